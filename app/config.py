@@ -1,0 +1,124 @@
+"""Service settings: one validated pydantic-settings class, read from the environment."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "dev", "development", "secret"}
+
+
+class Environment(StrEnum):
+    """Where the service runs; production refuses placeholder secrets."""
+
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    """Every setting the service reads. Prefix `CERTLOOKUP_`, plus a plain `DATABASE_URL`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CERTLOOKUP_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    environment: Environment = Field(
+        Environment.DEVELOPMENT, description="development, test or production."
+    )
+    data_dir: Path = Field(Path("var"), description="Directory for the embedded SQLite database.")
+    database_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("DATABASE_URL", "CERTLOOKUP_DATABASE_URL"),
+        description="SQLAlchemy URL; unset means a SQLite file in data_dir. "
+        "Postgres: postgresql+psycopg://user@host/db",
+    )
+    source_url: str = Field(
+        "https://bildact.org.uk", description="Base URL of the Bild ACT register."
+    )
+    contact: str = Field(
+        "ops@example.invalid",
+        description="Contact (email or URL) sent in the scraper's User-Agent.",
+    )
+    fetch_pause_seconds: float = Field(1.0, ge=0, description="Pause between page fetches.")
+    fetch_deadline_seconds: float = Field(
+        300.0, gt=0, description="Overall deadline for one scrape."
+    )
+    fetch_max_pages: int = Field(200, gt=0, description="Most pages one scrape may follow.")
+    fetch_max_page_bytes: int = Field(5_000_000, gt=0, description="Largest page accepted.")
+    max_removed_share: float = Field(
+        0.2,
+        ge=0,
+        le=1,
+        description="A sync that would remove more than this share of organisations is rejected.",
+    )
+    artifact_runs_kept: int = Field(
+        20, ge=0, description="Rejected/failed runs whose raw pages are kept for diagnosis."
+    )
+    max_age_hours: float = Field(
+        72.0,
+        gt=0,
+        description="Register data older than this is stale: verdicts then carry a warning "
+        "and meets_cqc_expectation is null.",
+    )
+    scheduler: bool = Field(
+        True, description="Run the sync scheduler inside `serve` (turn off on API replicas)."
+    )
+    sync_cron: str = Field(
+        "0 3 * * *", description="When the scheduler syncs (crontab, Europe/London)."
+    )
+    index_poll_seconds: float = Field(
+        2.0, gt=0, description="How often each API process checks for a new registry version."
+    )
+    public_read: bool = Field(False, description="Allow read endpoints without an API key.")
+    rate_limit: str = Field(
+        "600/minute", description="Per key (or per address for public reads); 0 turns it off."
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Comma-separated origins allowed by CORS; empty: off."
+    )
+    key_pepper: str = Field(
+        "dev",
+        description="Server-side secret mixed into API-key hashes. Must be set in production.",
+    )
+    log_json: bool = Field(True, description="Structured JSON logs (false: console format).")
+    log_level: str = Field("INFO", description="Log level.")
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_placeholders_in_production(self) -> Settings:
+        if (
+            self.environment is Environment.PRODUCTION
+            and self.key_pepper.lower() in PLACEHOLDER_SECRETS
+        ):
+            raise ValueError("CERTLOOKUP_KEY_PEPPER must be set to a real secret in production")
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL actually used: DATABASE_URL or the embedded SQLite file."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'certlookup.sqlite3').as_posix()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True when the embedded SQLite database is in use."""
+        return self.sqlalchemy_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()
