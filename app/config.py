@@ -25,7 +25,11 @@ class Settings(BaseSettings):
     """Every setting the service reads. Prefix `CERTLOOKUP_`, plus a plain `DATABASE_URL`."""
 
     model_config = SettingsConfigDict(
-        env_prefix="CERTLOOKUP_", env_file=".env", extra="ignore", frozen=True
+        env_prefix="CERTLOOKUP_",
+        env_file=".env",
+        extra="ignore",
+        frozen=True,
+        populate_by_name=True,
     )
 
     environment: Environment = Field(

@@ -70,4 +70,7 @@ def alembic_config(url: str) -> AlembicConfig:
 
 def upgrade_database(settings: Settings, revision: str = "head") -> None:
     """Bring the schema up to date; migrations are the only way it is created."""
-    command.upgrade(alembic_config(settings.sqlalchemy_url), revision)
+    config = alembic_config(settings.sqlalchemy_url)
+    with engine_for(settings.sqlalchemy_url).begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import engine_from_config, pool
+from sqlalchemy import Connection, engine_from_config, pool
 
 from app.models import Base
 
@@ -29,22 +29,23 @@ def run_offline() -> None:
 
 
 def run_online() -> None:
-    """Run against a live connection; batch mode so ALTERs work on SQLite."""
-    connectable = config.attributes.get("connection") or engine_from_config(
+    """Run on the connection the service passes in, or on one made from the URL."""
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
+    engine = engine_from_config(
         config.get_section(config.config_ini_section, {}),
         prefix="sqlalchemy.",
         poolclass=pool.NullPool,
     )
-    if hasattr(connectable, "connect") and not hasattr(connectable, "execute"):
-        with connectable.connect() as connection:
-            _run(connection)
-    else:
-        _run(connectable)
+    with engine.connect() as connection:
+        _run(connection)
 
 
-def _run(connection: object) -> None:
+def _run(connection: Connection) -> None:
     context.configure(
-        connection=connection,  # type: ignore[arg-type]
+        connection=connection,
         target_metadata=target_metadata,
         render_as_batch=True,
         compare_type=True,

@@ -1,0 +1,78 @@
+"""The `certlookup` command: serve, sync, scheduler, check, db, keys."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from app.config import get_settings
+from app.db import engine_for, upgrade_database
+from app.logging import configure_logging
+from app.register.locks import SyncAlreadyRunning
+from app.register.sync import SyncRequest, run_sync
+from app.sync_output import print_sync_report, sync_progress
+
+cli = typer.Typer(
+    help="RRN certification lookup: mirror the Bild ACT register and answer checks.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
+cli.add_typer(db_cli, name="db")
+console = Console(stderr=True)
+
+EXIT_FAILED, EXIT_REJECTED, EXIT_BUSY = 1, 2, 3
+
+
+@cli.callback()
+def _setup() -> None:
+    configure_logging(get_settings())
+
+
+@db_cli.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply the schema migrations (creates the embedded database if missing)."""
+    settings = get_settings()
+    upgrade_database(settings, revision)
+    console.print(f"[green]Database is at {revision}[/] ({_describe_db(settings.sqlalchemy_url)})")
+
+
+def _describe_db(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@cli.command()
+def sync(
+    source_url: Annotated[str | None, typer.Option(help="Register base URL.")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show changes; write nothing.")
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Apply even if rejected.")] = False,
+) -> None:
+    """Fetch the register and bring the mirror up to date."""
+    settings = get_settings()
+    upgrade_database(settings)
+    engine = engine_for(settings.sqlalchemy_url)
+    try:
+        with sync_progress(console) as on_page:
+            request = SyncRequest(
+                trigger="cli", source_url=source_url, dry_run=dry_run, force=force, on_page=on_page
+            )
+            report = run_sync(engine, settings, request)
+    except SyncAlreadyRunning as exc:
+        console.print(f"[yellow]{exc}[/]")
+        raise typer.Exit(EXIT_BUSY) from None
+    print_sync_report(Console(), report)
+    if report.outcome == "rejected":
+        raise typer.Exit(EXIT_REJECTED)
+    if not report.ok:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    cli()

@@ -1,0 +1,126 @@
+"""One sync at a time across processes: a Postgres advisory lock, or a lease row on SQLite."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, or_, text, update
+from sqlalchemy.orm import Session
+
+from app.models import SyncLease, utcnow
+
+# Arbitrary but fixed: every process must agree on it ("RRNS" in ASCII).
+ADVISORY_LOCK_KEY = 0x52524E53
+LEASE_NAME = "sync"
+
+
+class SyncAlreadyRunning(Exception):
+    """Another process holds the sync lock."""
+
+
+def _wait_for(attempt: Callable[[], bool], wait_seconds: float, poll: float = 0.2) -> None:
+    deadline = time.monotonic() + wait_seconds
+    while not attempt():
+        if time.monotonic() >= deadline:
+            raise SyncAlreadyRunning("another sync is already running")
+        time.sleep(poll)
+
+
+class SyncLock:
+    """Held for a whole sync; `apply()` is the single transaction that writes the mirror."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.session: Session | None = None
+
+    @contextmanager
+    def apply(self) -> Iterator[Session]:
+        """The transaction that applies a sync; committed on success, rolled back on error."""
+        if self.session is not None:
+            # Postgres: the transaction holding the advisory lock; commit releases it.
+            try:
+                yield self.session
+                self.session.commit()
+            except BaseException:
+                self.session.rollback()
+                raise
+            return
+        with Session(self.engine, expire_on_commit=False) as session:
+            # SQLite: take the write lock up front so a reader turned writer cannot fail.
+            session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+
+@contextmanager
+def _postgres_lock(engine: Engine, wait_seconds: float) -> Iterator[SyncLock]:
+    lock = SyncLock(engine)
+    with Session(engine, expire_on_commit=False) as session:
+        query = text("SELECT pg_try_advisory_xact_lock(:key)")
+
+        def attempt() -> bool:
+            taken = bool(session.scalar(query, {"key": ADVISORY_LOCK_KEY}))
+            if not taken:
+                session.rollback()  # a fresh transaction per attempt
+            return taken
+
+        _wait_for(attempt, wait_seconds)
+        lock.session = session
+        try:
+            yield lock
+        finally:
+            session.rollback()  # no-op after apply() committed; releases the lock otherwise
+
+
+def _take_lease(engine: Engine, holder: str, lease_seconds: float) -> bool:
+    now = utcnow()
+    with Session(engine) as session, session.begin():
+        result = session.execute(
+            update(SyncLease)
+            .where(SyncLease.name == LEASE_NAME)
+            .where(or_(SyncLease.holder.is_(None), SyncLease.expires_at < now))
+            .values(holder=holder, expires_at=now + dt.timedelta(seconds=lease_seconds))
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+
+def _release_lease(engine: Engine, holder: str) -> None:
+    with Session(engine) as session, session.begin():
+        session.execute(
+            update(SyncLease)
+            .where(SyncLease.name == LEASE_NAME, SyncLease.holder == holder)
+            .values(holder=None, expires_at=None)
+        )
+
+
+@contextmanager
+def _sqlite_lease(engine: Engine, wait_seconds: float, lease_seconds: float) -> Iterator[SyncLock]:
+    holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    _wait_for(lambda: _take_lease(engine, holder, lease_seconds), wait_seconds)
+    try:
+        yield SyncLock(engine)
+    finally:
+        _release_lease(engine, holder)
+
+
+@contextmanager
+def sync_lock(
+    engine: Engine, *, wait_seconds: float = 5.0, lease_seconds: float = 900.0
+) -> Iterator[SyncLock]:
+    """Hold the database-wide sync lock, or raise SyncAlreadyRunning after waiting briefly."""
+    if engine.dialect.name == "postgresql":
+        with _postgres_lock(engine, wait_seconds) as lock:
+            yield lock
+    else:
+        with _sqlite_lease(engine, wait_seconds, lease_seconds) as lock:
+            yield lock

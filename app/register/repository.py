@@ -1,0 +1,213 @@
+"""Reading and writing the mirror. Never commits: the caller owns the transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from app.checks.normalise import normalise_name
+from app.models import (
+    EventKind,
+    Organisation,
+    OrganisationEvent,
+    OrganisationStatus,
+    RegistryState,
+    SyncArtifact,
+    SyncOutcome,
+    SyncRun,
+    utcnow,
+)
+from app.register.diff import DETAIL_FIELDS, NAME_FIELDS, Change, Diff, MirrorOrganisation
+from scrapers.rows import FetchedPage
+
+_MIRROR_COLUMNS = [getattr(Organisation, f) for f in ("id", "status", *NAME_FIELDS, *DETAIL_FIELDS)]
+
+
+def load_mirror(session: Session) -> list[MirrorOrganisation]:
+    """Every organisation ever mirrored, removed ones included (their ids may be reused)."""
+    rows = session.execute(select(*_MIRROR_COLUMNS)).mappings()
+    return [
+        MirrorOrganisation(id=row["id"], status=row["status"], values=dict(row)) for row in rows
+    ]
+
+
+def registry_state(session: Session) -> RegistryState:
+    """The single registry-state row (created by the first migration)."""
+    return session.execute(select(RegistryState).where(RegistryState.id == 1)).scalar_one()
+
+
+def _insert_new(session: Session, changes: list[Change], now: dt.datetime) -> list[int]:
+    if not changes:
+        return []
+    rows = [
+        {**c.values, "status": c.status_after, "first_seen_at": now, "updated_at": now}
+        for c in changes
+    ]
+    statement = insert(Organisation).returning(Organisation.id, sort_by_parameter_order=True)
+    return list(session.scalars(statement, rows))
+
+
+def _update_existing(session: Session, changes: list[Change], now: dt.datetime) -> None:
+    rows: list[dict[str, Any]] = []
+    for change in changes:
+        if change.kind is EventKind.REMOVED:
+            rows.append(
+                {
+                    "id": change.organisation_id,
+                    "status": OrganisationStatus.REMOVED.value,
+                    "removed_at": now,
+                    "updated_at": now,
+                    "parent_id": None,
+                }
+            )
+        else:
+            rows.append(
+                {
+                    **change.values,
+                    "id": change.organisation_id,
+                    "status": change.status_after,
+                    "removed_at": None,
+                    "updated_at": now,
+                }
+            )
+    if rows:
+        session.execute(update(Organisation), rows)
+
+
+def _event_row(
+    change: Change, org_id: int, version: int, run_id: int | None, now: dt.datetime
+) -> dict[str, Any]:
+    return {
+        "organisation_id": org_id,
+        "kind": change.kind.value,
+        "observed_at": now,
+        "effective_on": change.effective_on,
+        "registry_version": version,
+        "sync_run_id": run_id,
+        "status_before": change.status_before,
+        "status_after": change.status_after,
+        "changes": _jsonable(change.changes),
+    }
+
+
+def _jsonable(changes: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    def plain(value: Any) -> Any:
+        return value.isoformat() if isinstance(value, dt.date) else value
+
+    return {name: [plain(v) for v in pair] for name, pair in changes.items()}
+
+
+def link_affiliates(session: Session) -> None:
+    """Point every affiliate at the certified organisation its listing names as parent."""
+    rows = session.execute(
+        select(
+            Organisation.id,
+            Organisation.status,
+            Organisation.names,
+            Organisation.parent_name,
+            Organisation.parent_id,
+        ).where(Organisation.status != OrganisationStatus.REMOVED.value)
+    ).all()
+    parents: dict[str, int] = {}
+    for row in rows:
+        if row.status == OrganisationStatus.CERTIFIED.value:
+            for entry in row.names:
+                parents.setdefault(normalise_name(entry["name"]), row.id)
+    updates = []
+    for row in rows:
+        wanted = None
+        if row.status == OrganisationStatus.AFFILIATE.value and row.parent_name:
+            wanted = parents.get(normalise_name(row.parent_name))
+        if wanted != row.parent_id:
+            updates.append({"id": row.id, "parent_id": wanted})
+    if updates:
+        session.execute(update(Organisation), updates)
+
+
+def apply_diff(
+    session: Session, diff: Diff, *, version: int, run_id: int | None, now: dt.datetime
+) -> None:
+    """Write every change and its event, then relink affiliates to their parents."""
+    new = [c for c in diff.changes if c.organisation_id is None]
+    existing = [c for c in diff.changes if c.organisation_id is not None]
+    new_ids = _insert_new(session, new, now)
+    _update_existing(session, existing, now)
+    events = [_event_row(c, i, version, run_id, now) for c, i in zip(new, new_ids, strict=True)]
+    events += [
+        _event_row(c, c.organisation_id, version, run_id, now)
+        for c in existing
+        if c.organisation_id is not None
+    ]
+    if events:
+        session.execute(insert(OrganisationEvent), events)
+    link_affiliates(session)
+
+
+def start_run(engine: Engine, *, trigger: str, source_url: str, forced: bool) -> int:
+    """Record a run as started, in its own transaction so it is visible while it runs."""
+    with Session(engine) as session, session.begin():
+        run = SyncRun(
+            trigger=trigger,
+            source_url=source_url,
+            forced=forced,
+            started_at=utcnow(),
+            outcome=SyncOutcome.RUNNING.value,
+        )
+        session.add(run)
+        session.flush()
+        return run.id
+
+
+def finish_run(session: Session, run_id: int, **fields: Any) -> SyncRun:
+    """Close a run record with its outcome and counts."""
+    run = session.get_one(SyncRun, run_id)
+    run.finished_at = utcnow()
+    run.duration_ms = int((run.finished_at - run.started_at).total_seconds() * 1000)
+    for name, value in fields.items():
+        setattr(run, name, value)
+    return run
+
+
+def mark_interrupted_runs(session: Session, current_run_id: int) -> None:
+    """Runs still 'running' while we hold the lock died mid-way (the process was killed)."""
+    session.execute(
+        update(SyncRun)
+        .where(SyncRun.outcome == SyncOutcome.RUNNING.value, SyncRun.id != current_run_id)
+        .values(
+            outcome=SyncOutcome.FAILED.value,
+            finished_at=utcnow(),
+            reason="interrupted: the process ended before the run finished",
+        )
+    )
+
+
+def keep_artifacts(
+    session: Session, run_id: int, pages: Sequence[FetchedPage], runs_kept: int
+) -> None:
+    """Store a failed or rejected run's raw pages, keeping only the newest `runs_kept` runs'."""
+    if pages:
+        session.execute(
+            insert(SyncArtifact),
+            [
+                {
+                    "sync_run_id": run_id,
+                    "url": p.url,
+                    "status_code": p.status_code,
+                    "content_type": p.content_type,
+                    "error": p.error,
+                    "content": p.content,
+                }
+                for p in pages
+            ],
+        )
+    newest = (
+        select(SyncArtifact.sync_run_id)
+        .distinct()
+        .order_by(SyncArtifact.sync_run_id.desc())
+        .limit(runs_kept)
+    )
+    session.execute(delete(SyncArtifact).where(SyncArtifact.sync_run_id.not_in(newest)))

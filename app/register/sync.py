@@ -1,0 +1,213 @@
+"""Sync the mirror from the register: scrape, validate, diff, apply in one transaction."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import httpx
+import structlog
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from app.db import transaction
+from app.models import SyncOutcome, utcnow
+from app.register import repository
+from app.register.diff import Diff, diff_listing
+from app.register.locks import sync_lock
+from app.register.validation import rejection_reasons
+from scrapers import FetchPolicy, ScrapeError, make_client, scrape_register
+from scrapers.rows import FetchedPage, ScrapeResult
+
+log = structlog.get_logger(__name__)
+SERVICE_NAME = "certlookup"
+
+
+@dataclass(slots=True)
+class SyncReport:
+    """What a sync did, or would do on a dry run."""
+
+    outcome: SyncOutcome
+    run_id: int | None = None
+    reason: str | None = None
+    diff: Diff = field(default_factory=Diff)
+    registry_version: int = 0
+    rows_seen: int = 0
+    pages_fetched: int = 0
+    duration_ms: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """True when the mirror now reflects the register (or would, on a dry run)."""
+        return self.outcome in {SyncOutcome.APPLIED, SyncOutcome.UNCHANGED, SyncOutcome.DRY_RUN}
+
+
+def fetch_policy(settings: Settings) -> FetchPolicy:
+    """The scraper's politeness and safety limits, from settings."""
+    return FetchPolicy(
+        user_agent=f"{SERVICE_NAME}/0.1 (+{settings.contact})",
+        deadline_seconds=settings.fetch_deadline_seconds,
+        max_pages=settings.fetch_max_pages,
+        max_page_bytes=settings.fetch_max_page_bytes,
+        pause_seconds=settings.fetch_pause_seconds,
+    )
+
+
+@dataclass(slots=True)
+class SyncRequest:
+    """How a sync was asked for."""
+
+    trigger: str = "cli"
+    source_url: str | None = None
+    dry_run: bool = False
+    force: bool = False
+    lock_wait_seconds: float = 5.0
+    on_page: Callable[[str], None] | None = None
+
+
+def _scrape(
+    settings: Settings, source_url: str, request: SyncRequest, client: httpx.Client | None
+) -> ScrapeResult:
+    policy = fetch_policy(settings)
+    if client is not None:
+        return scrape_register(client, source_url, policy, on_page=request.on_page)
+    with make_client(policy) as own_client:
+        return scrape_register(own_client, source_url, policy, on_page=request.on_page)
+
+
+def _record_failure(
+    engine: Engine, settings: Settings, run_id: int, reason: str, pages: list[FetchedPage]
+) -> SyncReport:
+    with transaction(engine) as session:
+        repository.keep_artifacts(session, run_id, pages, settings.artifact_runs_kept)
+        repository.registry_state(session).last_attempted_at = utcnow()
+        run = repository.finish_run(
+            session,
+            run_id,
+            outcome=SyncOutcome.FAILED.value,
+            reason=reason,
+            pages_fetched=len(pages),
+        )
+        version = repository.registry_state(session).version
+    log.warning("sync_failed", run_id=run_id, reason=reason)
+    return SyncReport(
+        SyncOutcome.FAILED,
+        run_id,
+        reason,
+        registry_version=version,
+        pages_fetched=len(pages),
+        duration_ms=run.duration_ms or 0,
+    )
+
+
+def _decide(
+    session: Session,
+    settings: Settings,
+    request: SyncRequest,
+    run_id: int | None,
+    scrape: ScrapeResult,
+    source_url: str,
+) -> SyncReport:
+    """Inside the locked transaction: diff, validate, then apply, reject or only report."""
+    mirror = repository.load_mirror(session)
+    diff = diff_listing(mirror, scrape.rows)
+    reasons = rejection_reasons(mirror, scrape, diff, settings.max_removed_share)
+    state = repository.registry_state(session)
+    report = SyncReport(
+        SyncOutcome.DRY_RUN,
+        run_id,
+        "; ".join(reasons) or None,
+        diff,
+        state.version,
+        len(scrape.rows),
+        len(scrape.pages),
+    )
+    if request.dry_run or run_id is None:
+        return report
+    now = utcnow()
+    repository.mark_interrupted_runs(session, run_id)
+    state.last_attempted_at = now
+    if reasons and not request.force:
+        report.outcome = SyncOutcome.REJECTED
+        repository.keep_artifacts(session, run_id, scrape.pages, settings.artifact_runs_kept)
+    else:
+        report.outcome = SyncOutcome.APPLIED if diff.changes else SyncOutcome.UNCHANGED
+        if reasons:
+            report.reason = "forced past: " + report.reason if report.reason else None
+        if diff.changes:
+            state.version += 1
+            state.last_changed_at = now
+            repository.apply_diff(session, diff, version=state.version, run_id=run_id, now=now)
+        state.first_synced_at = state.first_synced_at or now
+        state.last_synced_at = now
+        state.source_url = source_url
+    report.registry_version = state.version
+    run = repository.finish_run(
+        session,
+        run_id,
+        outcome=report.outcome.value,
+        reason=report.reason,
+        added=diff.added,
+        changed=diff.changed,
+        removed=diff.removed,
+        rows_seen=report.rows_seen,
+        pages_fetched=report.pages_fetched,
+        registry_version=state.version,
+    )
+    report.duration_ms = run.duration_ms or 0
+    return report
+
+
+def run_sync(
+    engine: Engine,
+    settings: Settings,
+    request: SyncRequest | None = None,
+    client: httpx.Client | None = None,
+) -> SyncReport:
+    """Run one sync under the database-wide lock; the mirror changes only if it is applied."""
+    request = request or SyncRequest()
+    source_url = (request.source_url or settings.source_url).rstrip("/")
+    started = time.monotonic()
+    with sync_lock(
+        engine,
+        wait_seconds=request.lock_wait_seconds,
+        lease_seconds=settings.fetch_deadline_seconds + 300,
+    ) as lock:
+        run_id = (
+            None
+            if request.dry_run
+            else repository.start_run(
+                engine, trigger=request.trigger, source_url=source_url, forced=request.force
+            )
+        )
+        try:
+            scrape = _scrape(settings, source_url, request, client)
+        except ScrapeError as exc:
+            if run_id is None:
+                return SyncReport(
+                    SyncOutcome.FAILED, reason=exc.reason, pages_fetched=len(exc.pages)
+                )
+            return _record_failure(engine, settings, run_id, exc.reason, exc.pages)
+        try:
+            with lock.apply() as session:
+                report = _decide(session, settings, request, run_id, scrape, source_url)
+        except Exception as exc:
+            log.exception("sync_apply_failed", run_id=run_id)
+            if run_id is None:
+                raise
+            return _record_failure(engine, settings, run_id, f"apply failed: {exc}", scrape.pages)
+    report.duration_ms = int((time.monotonic() - started) * 1000)
+    log.info(
+        "sync_finished",
+        run_id=run_id,
+        outcome=report.outcome.value,
+        reason=report.reason,
+        added=report.diff.added,
+        changed=report.diff.changed,
+        removed=report.diff.removed,
+        registry_version=report.registry_version,
+        duration_ms=report.duration_ms,
+    )
+    return report

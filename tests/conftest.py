@@ -1,0 +1,104 @@
+"""Shared fixtures: every database test runs on SQLite and on a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from app.config import Settings
+from app.db import make_engine, upgrade_database
+from app.models import Base
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "CERTLOOKUP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+BACKENDS = [
+    b for b in os.environ.get("CERTLOOKUP_TEST_BACKENDS", "sqlite,postgres").split(",") if b
+]
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+SAMPLE_SITE = SHARED / "listing-layout" / "sample-site"
+REGISTER_DEV = SHARED / "eval" / "register-dev.json"
+
+
+def make_settings(database_url: str, **overrides: object) -> Settings:
+    """Settings for tests: no scheduler, no pauses, no .env file."""
+    values: dict[str, object] = {
+        "DATABASE_URL": database_url,
+        "environment": "test",
+        "scheduler": False,
+        "fetch_pause_seconds": 0.0,
+        "fetch_deadline_seconds": 30.0,
+        "public_read": True,
+        "rate_limit": "0",
+        "log_json": False,
+        "log_level": "WARNING",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="session")
+def _postgres_url() -> Iterator[str]:
+    name = f"certlookup_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    upgrade_database(make_settings(url))
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.sqlite3"
+    upgrade_database(make_settings(f"sqlite:///{path}"))
+    return path
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, _sqlite_template: Path
+) -> Iterator[str]:
+    """A migrated, empty database on each backend; one fresh database (or reset) per test."""
+    if request.param == "sqlite":
+        path = tmp_path / "test.sqlite3"
+        shutil.copyfile(_sqlite_template, path)
+        yield f"sqlite:///{path}"
+        return
+    url = request.getfixturevalue("_postgres_url")
+    _reset_postgres(url)
+    yield url
+
+
+def _reset_postgres(url: str) -> None:
+    engine = create_engine(url)
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        conn.execute(text("INSERT INTO registry_state (id, version) VALUES (1, 0)"))
+        conn.execute(text("INSERT INTO sync_leases (name) VALUES ('sync')"))
+    engine.dispose()
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    """Test settings pointing at this test's database."""
+    return make_settings(database_url)
+
+
+@pytest.fixture
+def engine(settings: Settings) -> Iterator[Engine]:
+    """An engine on this test's database, disposed afterwards."""
+    engine = make_engine(settings.sqlalchemy_url)
+    yield engine
+    engine.dispose()
