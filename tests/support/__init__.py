@@ -1,0 +1,1 @@
+"""Helpers shared by tests: a local HTTP server (httpserver) and synthetic registers (sitegen)."""
