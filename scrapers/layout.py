@@ -77,7 +77,9 @@ class ListingLayout:
     )
 
     # Working towards certification: name in <strong>, optional note after a dash.
-    working_towards_item: str = "ul.working-towards li"
+    working_towards_list: str = "ul.working-towards"
+    working_towards_item: str = "li"
+    """Items, selected inside the list."""
     working_towards_name: str = "strong"
     note_dashes: str = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212"
     """Characters accepted as the dash before a working-towards note (hyphen, en, em, ...)."""

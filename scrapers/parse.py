@@ -39,7 +39,8 @@ def decode_page(content: bytes, page_url: str, layout: ListingLayout = DEFAULT_L
         raise PageError(f"{page_url} is not valid UTF-8 (bad byte at offset {exc.start})") from None
     if layout.closing_html_tag.casefold() not in text.casefold():
         raise PageError(f"{page_url}: page looks truncated (no closing {layout.closing_html_tag})")
-    return text
+    # lxml turns NUL into U+FFFD, which clean_text could no longer tell from real text.
+    return text.replace("\x00", "")
 
 
 def parse_certified_page(
@@ -90,8 +91,14 @@ def parse_working_towards_page(
 ) -> ParsedPage:
     """Parse the working-towards list: the name in <strong>, an optional note after a dash."""
     soup = _soup(content, page_url, layout)
-    items = soup.select(layout.working_towards_item)
-    problems = [] if items else [f"{page_url}: no items match {layout.working_towards_item!r}"]
+    container = soup.select_one(layout.working_towards_list)
+    if container is None:
+        return ParsedPage(
+            [], None, [f"{page_url}: no list matches {layout.working_towards_list!r}"]
+        )
+    # An empty list is possible (nobody working towards); a missing list means changed markup.
+    items = container.select(layout.working_towards_item)
+    problems: list[str] = []
     rows: list[ListingRow] = []
     for index, item in enumerate(items, start=1):
         strong = item.select_one(layout.working_towards_name)
