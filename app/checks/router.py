@@ -1,0 +1,113 @@
+"""GET /v1/check and POST /v1/check/batch: verdicts from the in-memory snapshot only."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+
+from app.auth.dependencies import ReadAccess
+from app.checks.inputs import validate_query
+from app.checks.schemas import BatchItem, BatchRequest, BatchResult, CheckResult, ItemError
+from app.checks.verdicts import Clock, decide, register_stamp
+from app.deps import SettingsDep, SnapshotDep
+from app.errors import InvalidInput, ServiceError
+from app.web import make_etag, not_modified, require_json
+
+router = APIRouter(prefix="/v1", tags=["checks"])
+MAX_BATCH = 1000
+PROBLEM = {"model": None, "content": {"application/problem+json": {}}}
+ERRORS = {
+    304: {"description": "Not modified (If-None-Match matched the ETag)."},
+    401: {**PROBLEM, "description": "Missing or unknown API key."},
+    403: {**PROBLEM, "description": "The key lacks the read scope."},
+    422: {**PROBLEM, "description": "Invalid name, date or setting."},
+    429: {**PROBLEM, "description": "Rate limit exceeded."},
+    503: {**PROBLEM, "description": "The register index is not loaded yet."},
+}
+
+
+def _clock(settings: SettingsDep) -> Clock:
+    return Clock(dt.datetime.now(dt.UTC), settings.max_age_hours * 3600)
+
+
+@router.get(
+    "/check",
+    operation_id="check_name",
+    summary="Check one provider name",
+    response_model=CheckResult,
+    responses=ERRORS,
+)
+async def check_name(
+    request: Request,
+    response: Response,
+    snapshot: SnapshotDep,
+    settings: SettingsDep,
+    client: ReadAccess,
+    name: Annotated[str | None, Query(description="Provider name as written.")] = None,
+    as_of: Annotated[str | None, Query(description="YYYY-MM-DD: answer for that date.")] = None,
+    setting: Annotated[str | None, Query(description="cqc (default) or ofsted_only.")] = None,
+) -> CheckResult | Response:
+    """Is this training provider certified, an affiliate, or working towards it?"""
+    clock = _clock(settings)
+    query = validate_query(name, as_of, setting, clock.now.date())
+    stamp = register_stamp(snapshot, clock)
+    etag = make_etag(
+        stamp.version,
+        stamp.last_synced_at,
+        stamp.stale,
+        clock.now.date(),
+        query.name,
+        query.as_of,
+        query.setting,
+    )
+    if cached := not_modified(request, response, etag):
+        return cached
+    result = decide(snapshot, query, clock)
+    request.state.verdict = result.verdict
+    return result
+
+
+def _batch_item(index: int, raw: object, snapshot: SnapshotDep, clock: Clock) -> BatchItem:
+    name = getattr(raw, "name", None)
+    try:
+        query = validate_query(
+            name, getattr(raw, "as_of", None), getattr(raw, "setting", None), clock.now.date()
+        )
+    except ServiceError as exc:
+        return BatchItem(
+            index=index, result=None, error=ItemError(code=exc.code, detail=exc.detail)
+        )
+    return BatchItem(index=index, result=decide(snapshot, query, clock), error=None)
+
+
+@router.post(
+    "/check/batch",
+    operation_id="check_batch",
+    summary="Check up to 1,000 provider names",
+    response_model=BatchResult,
+    dependencies=[Depends(require_json)],
+    responses={
+        **ERRORS,
+        413: {**PROBLEM, "description": "More than 1,000 queries."},
+        415: {**PROBLEM, "description": "The body is not application/json."},
+    },
+)
+async def check_batch(
+    body: BatchRequest, snapshot: SnapshotDep, settings: SettingsDep, client: ReadAccess
+) -> BatchResult:
+    """Answer many names at once, in order; a bad item gets its own error."""
+    if len(body.queries) > MAX_BATCH:
+        raise InvalidInput(
+            f"a batch holds at most {MAX_BATCH} queries, got {len(body.queries)}",
+            code="batch_too_large",
+            status=413,
+        )
+    clock = _clock(settings)
+    # Up to 1,000 verdicts is real CPU work: keep it off the event loop.
+    items = await run_in_threadpool(
+        lambda: [_batch_item(i, q, snapshot, clock) for i, q in enumerate(body.queries)]
+    )
+    return BatchResult(results=items, register_=register_stamp(snapshot, clock))

@@ -1,0 +1,150 @@
+"""Request and response bodies of the check endpoints."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Verdict(StrEnum):
+    """The answer to "is this provider on the register?"."""
+
+    CERTIFIED = "certified"
+    AFFILIATE = "affiliate"
+    WORKING_TOWARDS = "working_towards"
+    NOT_LISTED = "not_listed"
+    NEEDS_REVIEW = "needs_review"
+    UNKNOWN = "unknown"
+
+
+class Setting(StrEnum):
+    """Who regulates the setting the training is for."""
+
+    CQC = "cqc"
+    OFSTED_ONLY = "ofsted_only"
+
+
+class RegisterStamp(BaseModel):
+    """Which registry version answered, and how fresh it is."""
+
+    version: int = Field(description="Registry version; increases whenever the mirror changes.")
+    last_synced_at: dt.datetime | None = Field(
+        description="When the mirror last matched the register (last successful sync)."
+    )
+    source_url: str | None = Field(description="Where the register was read from.")
+    stale: bool = Field(description="True when the data is older than the configured maximum age.")
+
+
+class NameOut(BaseModel):
+    name: str = Field(description="A name the organisation is or was listed under.")
+    kind: str = Field(description="name, listed (as shown), trading (t/a) or former.")
+
+
+class ParentOut(BaseModel):
+    id: int = Field(description="The certified provider's organisation id.")
+    name: str = Field(description="The certified provider's name.")
+    status: str = Field(description="The certified provider's current status.")
+
+
+class OrganisationOut(BaseModel):
+    """An organisation on (or formerly on) the register."""
+
+    id: int = Field(description="Stable id; survives renames and status changes.")
+    name: str = Field(description="The organisation's own name.")
+    listed_name: str = Field(description="The name exactly as the register shows it.")
+    status: str = Field(description="certified, affiliate, working_towards or removed.")
+    names: list[NameOut] = Field(description="Every known name (listed, trading, former).")
+    certificate_number: str | None = Field(None, description="Bild ACT certificate number.")
+    certified_on: dt.date | None = Field(None, description="Date certified, per the register.")
+    valid_until: dt.date | None = Field(None, description="Certificate valid until.")
+    settings: list[str] = Field(default_factory=list, description="Training delivered to.")
+    regions: list[str] = Field(default_factory=list, description="Regions served.")
+    website: str | None = Field(None, description="Website, as listed.")
+    parent: ParentOut | None = Field(None, description="Affiliates: the certified provider.")
+    parent_name: str | None = Field(None, description="Affiliates: the parent as written.")
+    approved_on: dt.date | None = Field(None, description="Affiliates: month approved.")
+    note: str | None = Field(None, description="Working towards: the register's note.")
+
+
+class MatchOut(BaseModel):
+    method: str = Field(description="exact, alias (a trading or former name) or fuzzy.")
+    score: float = Field(description="Similarity 0-100 of the matched name.")
+    matched_name: str = Field(description="The register name that matched.")
+    matched_kind: str | None = Field(description="Which kind of name matched.")
+    reason: str = Field(description="Why this counts as a match.")
+
+
+class CandidateOut(BaseModel):
+    organisation_id: int = Field(description="Candidate organisation id.")
+    name: str = Field(description="Candidate's name.")
+    status: str = Field(description="Candidate's status.")
+    matched_name: str = Field(description="Which of its names scored.")
+    score: float = Field(description="Similarity 0-100.")
+
+
+class WarningOut(BaseModel):
+    code: str = Field(description="Stable warning code.")
+    message: str = Field(description="What to be careful about.")
+
+
+class CheckResult(BaseModel):
+    """A verdict with its evidence."""
+
+    model_config = ConfigDict(use_enum_values=True, populate_by_name=True)
+
+    query: str = Field(description="The name as asked.")
+    as_of: dt.date | None = Field(description="The date asked about; null means now.")
+    verdict: Verdict = Field(
+        description="certified, affiliate, working_towards, not_listed, needs_review or unknown."
+    )
+    meets_cqc_expectation: bool | None = Field(
+        description="True: certified training (or an affiliate of a certified provider). "
+        "False: not certified. Null: cannot say (review needed, stale data, expired "
+        "certificate, unknown date, or the CQC expectation does not apply)."
+    )
+    cqc_expectation_applies: bool = Field(
+        description="False for setting=ofsted_only: Ofsted/DfE-only settings may use "
+        "uncertified trainers."
+    )
+    explanation: str = Field(description="The verdict in one sentence.")
+    organisation: OrganisationOut | None = Field(description="The matched organisation.")
+    match: MatchOut | None = Field(description="How the name matched.")
+    candidates: list[CandidateOut] = Field(description="Scored candidates, best first.")
+    warnings: list[WarningOut] = Field(description="Things the caller should know.")
+    register_: RegisterStamp = Field(
+        alias="register", description="Registry version and freshness."
+    )
+
+
+class BatchQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, description="The provider name to check.")
+    as_of: str | None = Field(None, description="YYYY-MM-DD; omit for now.")
+    setting: str | None = Field(None, description="cqc (default) or ofsted_only.")
+
+
+class BatchRequest(BaseModel):
+    queries: list[BatchQuery] = Field(description="Up to 1,000 names, answered in order.")
+
+
+class ItemError(BaseModel):
+    code: str = Field(description="Stable error code, as in problem documents.")
+    detail: str = Field(description="What is wrong with this item.")
+
+
+class BatchItem(BaseModel):
+    index: int = Field(description="Position of the query in the request.")
+    result: CheckResult | None = Field(description="The verdict, unless the item was invalid.")
+    error: ItemError | None = Field(description="Why this item could not be checked.")
+
+
+class BatchResult(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    results: list[BatchItem] = Field(description="One per query, in the same order.")
+    register_: RegisterStamp = Field(
+        alias="register", description="The one registry version that answered all."
+    )

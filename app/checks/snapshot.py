@@ -1,0 +1,205 @@
+"""The immutable, in-memory view of one registry version that every lookup reads."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from bisect import bisect_right
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from app.checks.matching import IndexEntry, IndexName, MatchIndex
+from app.models import Organisation, OrganisationEvent, OrganisationStatus, RegistryState, utcnow
+
+# Statuses that mean "on the register".
+LISTED = frozenset(s.value for s in OrganisationStatus) - {OrganisationStatus.REMOVED.value}
+
+
+@dataclass(frozen=True, slots=True)
+class OrganisationView:
+    """One organisation as lookups see it, with its status history for `as_of`."""
+
+    id: int
+    name: str
+    listed_name: str
+    status: str
+    names: tuple[tuple[str, str], ...]
+    certificate_number: str | None
+    certified_on: dt.date | None
+    valid_until: dt.date | None
+    settings: tuple[str, ...]
+    regions: tuple[str, ...]
+    website: str | None
+    parent_id: int | None
+    parent_name: str | None
+    approved_on: dt.date | None
+    note: str | None
+    first_seen_at: dt.datetime
+    removed_at: dt.datetime | None
+    transitions: tuple[dt.datetime, ...] = ()
+    """When each status in `statuses` began; sorted."""
+    statuses: tuple[str, ...] = ()
+
+    def status_at(self, moment: dt.datetime) -> str | None:
+        """The status that held at `moment`; None before the mirror first saw it."""
+        position = bisect_right(self.transitions, moment)
+        return self.statuses[position - 1] if position else None
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterInfo:
+    """Registry version and sync times, as of the snapshot."""
+
+    version: int
+    source_url: str | None
+    first_synced_at: dt.datetime | None
+    last_synced_at: dt.datetime | None
+    last_attempted_at: dt.datetime | None
+    last_changed_at: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything a lookup needs for one registry version; never mutated after build."""
+
+    info: RegisterInfo
+    organisations: Mapping[int, OrganisationView]
+    listed: MatchIndex
+    """Organisations on the register now."""
+    ever_listed: MatchIndex
+    """Every organisation the mirror has seen, for `as_of` questions."""
+    counts: Mapping[str, int]
+    built_at: dt.datetime = field(default_factory=utcnow)
+
+    def age_seconds(self, now: dt.datetime | None = None) -> float | None:
+        """Seconds since the last successful sync; None if there never was one."""
+        if self.info.last_synced_at is None:
+            return None
+        return ((now or utcnow()) - self.info.last_synced_at).total_seconds()
+
+
+def _transition_time(event: OrganisationEvent, first_synced: dt.datetime | None) -> dt.datetime:
+    # The register's own date wins when it falls inside our observation window: it is
+    # when the change really happened, and we only saw it at the next sync.
+    if event.effective_on and first_synced:
+        effective = dt.datetime.combine(event.effective_on, dt.time(), tzinfo=dt.UTC)
+        if first_synced <= effective < event.observed_at:
+            return effective
+    return event.observed_at
+
+
+def _timelines(
+    session: Session, first_synced: dt.datetime | None
+) -> dict[int, list[tuple[dt.datetime, str]]]:
+    query = (
+        select(OrganisationEvent)
+        .where(OrganisationEvent.status_after.is_not(None))
+        .order_by(OrganisationEvent.observed_at, OrganisationEvent.id)
+    )
+    timelines: dict[int, list[tuple[dt.datetime, str]]] = {}
+    for event in session.scalars(query):
+        if event.status_after is None or event.status_before == event.status_after:
+            continue
+        moment = _transition_time(event, first_synced)
+        timelines.setdefault(event.organisation_id, []).append((moment, event.status_after))
+    return timelines
+
+
+def _view(org: Organisation, timeline: list[tuple[dt.datetime, str]]) -> OrganisationView:
+    timeline.sort(key=lambda item: item[0])
+    return OrganisationView(
+        id=org.id,
+        name=org.name,
+        listed_name=org.listed_name,
+        status=org.status,
+        names=tuple((entry["name"], entry["kind"]) for entry in org.names),
+        certificate_number=org.certificate_number,
+        certified_on=org.certified_on,
+        valid_until=org.valid_until,
+        settings=tuple(org.settings),
+        regions=tuple(org.regions),
+        website=org.website,
+        parent_id=org.parent_id,
+        parent_name=org.parent_name,
+        approved_on=org.approved_on,
+        note=org.note,
+        first_seen_at=org.first_seen_at,
+        removed_at=org.removed_at,
+        transitions=tuple(t for t, _ in timeline),
+        statuses=tuple(s for _, s in timeline),
+    )
+
+
+def _entry(view: OrganisationView) -> IndexEntry:
+    names = tuple(IndexName(text, kind) for text, kind in view.names)
+    return IndexEntry(view.id, view.name, view.status, names)
+
+
+def load_snapshot(session: Session) -> Snapshot:
+    """Read one consistent registry version from the database and index it."""
+    info = _info(session.execute(select(RegistryState)).scalar_one())
+    timelines = _timelines(session, info.first_synced_at)
+    views = {
+        org.id: _view(org, timelines.get(org.id, []))
+        for org in session.scalars(select(Organisation).order_by(Organisation.id))
+    }
+    listed = [v for v in views.values() if v.status in LISTED]
+    return Snapshot(
+        info=info,
+        organisations=MappingProxyType(views),
+        listed=MatchIndex.build(map(_entry, listed)),
+        ever_listed=MatchIndex.build(map(_entry, views.values())),
+        counts=MappingProxyType(dict(Counter(v.status for v in views.values()))),
+    )
+
+
+def _info(state: RegistryState) -> RegisterInfo:
+    return RegisterInfo(
+        state.version,
+        state.source_url,
+        state.first_synced_at,
+        state.last_synced_at,
+        state.last_attempted_at,
+        state.last_changed_at,
+    )
+
+
+def read_info(engine: Engine) -> RegisterInfo:
+    """Registry version and sync times: the cheap check every process polls."""
+    with Session(engine) as session:
+        return _info(session.execute(select(RegistryState)).scalar_one())
+
+
+class SnapshotHolder:
+    """Holds the current snapshot; a rebuild replaces it in one reference assignment."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._lock = threading.Lock()
+        self.snapshot: Snapshot | None = None
+
+    def refresh(self, *, force: bool = False) -> bool:
+        """Rebuild on a new registry version (or just new sync times); True if rebuilt."""
+        with self._lock:
+            current = self.snapshot
+            if not force and current is not None:
+                info = read_info(self._engine)
+                if info.version == current.info.version:
+                    if info != current.info:
+                        self.snapshot = replace(current, info=info)
+                    return False
+            self.snapshot = self._build()
+            return True
+
+    def _build(self) -> Snapshot:
+        # REPEATABLE READ on Postgres (a SQLite transaction is a snapshot anyway), so the
+        # organisations, events and version read here all belong to one registry version.
+        with Session(self._engine) as session:
+            if self._engine.dialect.name == "postgresql":
+                session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+            return load_snapshot(session)

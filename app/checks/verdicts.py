@@ -1,0 +1,239 @@
+"""From a match to a verdict with evidence, following the rules in DESIGN.md."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from app.checks.inputs import CheckQuery
+from app.checks.matching import MatchResult
+from app.checks.schemas import (
+    CandidateOut,
+    CheckResult,
+    MatchOut,
+    NameOut,
+    OrganisationOut,
+    ParentOut,
+    RegisterStamp,
+    Setting,
+    Verdict,
+    WarningOut,
+)
+from app.checks.snapshot import OrganisationView, Snapshot
+
+_STATUS_VERDICTS = {
+    "certified": Verdict.CERTIFIED,
+    "affiliate": Verdict.AFFILIATE,
+    "working_towards": Verdict.WORKING_TOWARDS,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Clock:
+    """The moment a verdict is given, and the freshness rule."""
+
+    now: dt.datetime
+    max_age_seconds: float
+
+
+def register_stamp(snapshot: Snapshot, clock: Clock) -> RegisterStamp:
+    """Version and freshness of the snapshot that answered."""
+    age = snapshot.age_seconds(clock.now)
+    return RegisterStamp(
+        version=snapshot.info.version,
+        last_synced_at=snapshot.info.last_synced_at,
+        source_url=snapshot.info.source_url,
+        stale=age is None or age > clock.max_age_seconds,
+    )
+
+
+def organisation_out(snapshot: Snapshot, org: OrganisationView) -> OrganisationOut:
+    """The public view of an organisation, with its parent resolved."""
+    parent = snapshot.organisations.get(org.parent_id) if org.parent_id else None
+    return OrganisationOut(
+        id=org.id,
+        name=org.name,
+        listed_name=org.listed_name,
+        status=org.status,
+        names=[NameOut(name=n, kind=k) for n, k in org.names],
+        certificate_number=org.certificate_number,
+        certified_on=org.certified_on,
+        valid_until=org.valid_until,
+        settings=list(org.settings),
+        regions=list(org.regions),
+        website=org.website,
+        parent_name=org.parent_name,
+        approved_on=org.approved_on,
+        note=org.note,
+        parent=ParentOut(id=parent.id, name=parent.name, status=parent.status) if parent else None,
+    )
+
+
+class _Evidence:
+    """Collects the verdict, CQC answer and warnings for one query."""
+
+    def __init__(self) -> None:
+        self.warnings: list[WarningOut] = []
+        self.meets: bool | None = None
+
+    def warn(self, code: str, message: str) -> None:
+        self.warnings.append(WarningOut(code=code, message=message))
+
+
+def _end_of(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+
+
+def _status_on(org: OrganisationView, query: CheckQuery) -> str | None:
+    if query.as_of is None:
+        return org.status
+    return org.status_at(_end_of(query.as_of) - dt.timedelta(microseconds=1))
+
+
+def _meets(
+    snapshot: Snapshot, org: OrganisationView, status: str, query: CheckQuery, evidence: _Evidence
+) -> bool | None:
+    day = query.as_of or dt.datetime.now(dt.UTC).date()
+    holder = org
+    if status == "affiliate":
+        parent = snapshot.organisations.get(org.parent_id) if org.parent_id else None
+        if parent is None or _status_on(parent, query) != "certified":
+            evidence.warn(
+                "parent_not_certified",
+                "The affiliate's parent provider "
+                f"({org.parent_name or 'unknown'}) is not on the certified list.",
+            )
+            return None
+        holder = parent
+    if holder.valid_until and holder.valid_until < day:
+        evidence.warn(
+            "certificate_expired",
+            f"The certificate of {holder.name} was valid "
+            f"until {holder.valid_until.isoformat()}, before {day.isoformat()}.",
+        )
+        return None
+    return True
+
+
+def _matched_verdict(
+    snapshot: Snapshot, match: MatchResult, query: CheckQuery, evidence: _Evidence
+) -> tuple[Verdict, OrganisationView | None]:
+    assert match.organisation_id is not None
+    org = snapshot.organisations[match.organisation_id]
+    if match.matched_kind == "former":
+        evidence.warn(
+            "matched_former_name", f"Matched a former name ({match.matched_name}); now {org.name}."
+        )
+    status = _status_on(org, query)
+    if status not in _STATUS_VERDICTS:
+        when = f"on {query.as_of.isoformat()}" if query.as_of else "now"
+        evidence.warn(
+            "not_listed_on_date",
+            f"{org.name} is in the mirror's history but was not on the register {when}.",
+        )
+        evidence.meets = False
+        return Verdict.NOT_LISTED, org
+    if status in ("certified", "affiliate"):
+        evidence.meets = _meets(snapshot, org, status, query, evidence)
+    else:
+        evidence.meets = False
+    return _STATUS_VERDICTS[status], org
+
+
+def _explain(verdict: Verdict, org: OrganisationView | None, query: CheckQuery) -> str:
+    tense = "was" if query.as_of else "is"
+    when = f" on {query.as_of.isoformat()}" if query.as_of else ""
+    name = org.name if org else query.name
+    texts = {
+        Verdict.CERTIFIED: f"{name} {tense} a certified training service{when}.",
+        Verdict.AFFILIATE: f"{name} {tense} an affiliate of a certified provider{when}.",
+        Verdict.WORKING_TOWARDS: f"{name} {tense} working towards certification{when}: "
+        f"its training {tense} not yet certified.",
+        Verdict.NOT_LISTED: f"No organisation on the register{when} matches '{query.name}'.",
+        Verdict.NEEDS_REVIEW: f"'{query.name}' resembles names on the register, but not "
+        "closely enough to decide: a person should review the candidates.",
+        Verdict.UNKNOWN: f"The mirror has no record of the register{when}: it knows "
+        "nothing from before its first successful sync.",
+    }
+    return texts[verdict]
+
+
+def _before_window(snapshot: Snapshot, query: CheckQuery) -> bool:
+    first = snapshot.info.first_synced_at
+    if first is None:
+        return True
+    return query.as_of is not None and query.as_of < first.date()
+
+
+def _candidates(match: MatchResult) -> list[CandidateOut]:
+    return [
+        CandidateOut(
+            organisation_id=c.organisation_id,
+            name=c.name,
+            status=c.status,
+            matched_name=c.matched_name,
+            score=round(c.score, 1),
+        )
+        for c in match.candidates
+    ]
+
+
+def decide(snapshot: Snapshot, query: CheckQuery, clock: Clock) -> CheckResult:
+    """The verdict for one validated query against one snapshot."""
+    evidence = _Evidence()
+    stamp = register_stamp(snapshot, clock)
+    org: OrganisationView | None = None
+    match: MatchResult | None = None
+    if _before_window(snapshot, query):
+        verdict = Verdict.UNKNOWN
+        evidence.warn(
+            "before_observation_window",
+            "The date is before the mirror's first "
+            "successful sync, so what the register said then is not known.",
+        )
+    else:
+        index = snapshot.ever_listed if query.as_of else snapshot.listed
+        match = index.match(query.name)
+        if match.outcome == "matched":
+            verdict, org = _matched_verdict(snapshot, match, query, evidence)
+        elif match.outcome == "needs_review":
+            verdict = Verdict.NEEDS_REVIEW
+        else:
+            verdict, evidence.meets = Verdict.NOT_LISTED, False
+    if stamp.stale and verdict is not Verdict.UNKNOWN:
+        evidence.warn(
+            "register_stale",
+            "The mirror has not synced successfully within the "
+            "maximum age; the register may have changed since.",
+        )
+        evidence.meets = None
+    applies = query.setting is Setting.CQC
+    if not applies:
+        evidence.warn(
+            "cqc_not_applicable",
+            "Ofsted/DfE-only settings may use training that "
+            "is not certified; the CQC expectation does not apply.",
+        )
+    return CheckResult(
+        query=query.name,
+        as_of=query.as_of,
+        verdict=verdict,
+        meets_cqc_expectation=evidence.meets if applies else None,
+        cqc_expectation_applies=applies,
+        explanation=_explain(verdict, org, query),
+        organisation=organisation_out(snapshot, org) if org else None,
+        match=_match_out(match) if match and match.outcome == "matched" else None,
+        candidates=_candidates(match) if match else [],
+        warnings=evidence.warnings,
+        register_=stamp,
+    )
+
+
+def _match_out(match: MatchResult) -> MatchOut:
+    return MatchOut(
+        method=match.method or "exact",
+        score=round(match.score or 0.0, 1),
+        matched_name=match.matched_name or "",
+        matched_kind=match.matched_kind,
+        reason=match.reason,
+    )

@@ -1,0 +1,99 @@
+"""The FastAPI application: create_app() and its lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+from fastapi.routing import APIRoute
+
+from app.checks.router import router as checks_router
+from app.checks.snapshot import SnapshotHolder
+from app.config import Settings, get_settings
+from app.db import make_engine, upgrade_database
+from app.errors import install_error_handlers
+from app.logging import configure_logging
+from app.ops.docs import install_docs
+from app.ops.middleware import install_middleware
+from app.ops.router import router as ops_router
+from app.ops.scheduler import start_scheduler
+from app.register.router import router as register_router
+
+log = structlog.get_logger(__name__)
+API_DESCRIPTION = (
+    "Is this training provider's restraint-reduction training certified against the "
+    "Restraint Reduction Network Training Standards? Answers from a mirror of the Bild ACT "
+    "register, with evidence, freshness and history. See openapi.md."
+)
+
+
+def _operation_id(route: APIRoute) -> str:
+    return route.operation_id or route.name
+
+
+async def _poll_registry(holder: SnapshotHolder, every: float) -> None:
+    """Swap in a new snapshot soon after any process changes the registry version."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            if await run_in_threadpool(holder.refresh):
+                log.info(
+                    "index_swapped",
+                    registry_version=holder.snapshot and holder.snapshot.info.version,
+                )
+        except Exception:
+            log.warning("index_refresh_failed", exc_info=True)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Open the database, load the index, start the poller (and the scheduler if enabled)."""
+    settings: Settings = app.state.settings
+    engine = app.state.engine
+    if settings.is_sqlite:
+        await run_in_threadpool(upgrade_database, settings)
+    holder: SnapshotHolder = app.state.holder
+    try:
+        await run_in_threadpool(holder.refresh, force=True)
+    except Exception:
+        log.warning("index_load_failed", exc_info=True)
+    poller = asyncio.create_task(_poll_registry(holder, settings.index_poll_seconds))
+    scheduler = start_scheduler(settings, engine, holder) if settings.scheduler else None
+    try:
+        yield
+    finally:
+        poller.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await poller
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+        engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application for the given (or environment) settings."""
+    settings = settings or get_settings()
+    configure_logging(settings)
+    app = FastAPI(
+        title="RRN certification lookup",
+        version="1.0.0",
+        description=API_DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        generate_unique_id_function=_operation_id,
+    )
+    app.state.settings = settings
+    app.state.engine = make_engine(settings.sqlalchemy_url)
+    app.state.holder = SnapshotHolder(app.state.engine)
+    install_error_handlers(app)
+    install_middleware(app, settings)
+    install_docs(app)
+    for router in (checks_router, register_router, ops_router):
+        app.include_router(router)
+    return app

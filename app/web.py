@@ -1,0 +1,48 @@
+"""HTTP helpers shared by routers: conditional requests (ETag / If-None-Match)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+
+from fastapi import Request, Response
+
+NOT_MODIFIED_HEADERS = ("etag", "cache-control", "vary")
+
+
+def make_etag(*parts: object) -> str:
+    """A weak ETag from everything the representation depends on."""
+    digest = hashlib.blake2b(repr(parts).encode(), digest_size=10).hexdigest()
+    return f'W/"{digest}"'
+
+
+def _matches(header: str | None, etag: str) -> bool:
+    if not header:
+        return False
+    if header.strip() == "*":
+        return True
+    opaque = etag.removeprefix("W/")
+    tags: Iterable[str] = (tag.strip().removeprefix("W/") for tag in header.split(","))
+    return opaque in tags
+
+
+def not_modified(request: Request, response: Response, etag: str) -> Response | None:
+    """Set the ETag; return a 304 to send instead when the client already has this version."""
+    response.headers["ETag"] = etag
+    response.headers.setdefault("Cache-Control", "private, no-cache")
+    if _matches(request.headers.get("if-none-match"), etag):
+        return Response(
+            status_code=304, headers={"ETag": etag, "Cache-Control": "private, no-cache"}
+        )
+    return None
+
+
+async def require_json(request: Request) -> None:
+    """415 unless the request body is declared as JSON."""
+    from app.errors import ServiceError
+
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        raise ServiceError(
+            "the request body must be application/json", code="unsupported_media_type", status=415
+        )
