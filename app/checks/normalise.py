@@ -1,0 +1,142 @@
+"""Name normalisation: the Companies House "same as" idea applied to register names.
+
+Two names that normalise to the same string are treated as the same name. The rules only
+remove differences that never distinguish one organisation from another (case, accents,
+punctuation, apostrophes, "&" vs "and", a leading "The", legal-form suffixes, NHS FT spelling);
+anything that can carry identity is kept.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+from anyascii import anyascii
+from rapidfuzz.distance import Levenshtein
+
+# Removed before NFKC, because NFKC turns "™" into "TM" and anyascii turns "®" into "(R)".
+_MARKS = re.compile("[\u00ae\u00a9\u2122\u2120]")
+# Apostrophes of every style: "St Mary's" must equal "St Marys" (anyascii maps curly ones to ').
+_APOSTROPHES = re.compile(r"['`\u00b4\u2018\u2019\u02bc]")
+# A "+" or "&" that opens or closes a name is decoration ("+Positive Minds"), not a conjunction.
+_EDGE_SYMBOLS = re.compile(r"^[\s&+]+|[\s&+]+$")
+_CONJUNCTION = re.compile(r"[&+]")
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+# Punctuation inside a word ("Safe-Hands", "N.H.S", "t/a"): joined in the compound form.
+_INNER_PUNCT = re.compile(r"(?<=[a-z0-9])[-./](?=[a-z0-9])")
+# Runs of single letters come from dotted acronyms ("N.H.S.", "B I L D"): join them.
+_LETTER_RUN = re.compile(r"\b(?:[a-z] )+[a-z]\b")
+
+# Legal-form endings, longest first; they say what kind of company it is, never which one.
+_LEGAL_SUFFIXES: tuple[tuple[str, ...], ...] = (
+    ("community", "interest", "company"),
+    ("public", "limited", "company"),
+    ("limited", "liability", "partnership"),
+    ("charitable", "incorporated", "organisation"),
+    ("and", "company"),
+    ("cyfyngedig",),
+    ("limited",),
+    ("ltd",),
+    ("plc",),
+    ("llp",),
+    ("lp",),
+    ("cic",),
+    ("cio",),
+    ("cyf",),
+)
+# Whole-token spellings that mean the same thing.
+_TOKEN_SYNONYMS = {"saint": "st", "co": "company", "fdn": "foundation"}
+# Typo-level slips: a swap of adjacent letters or a doubled/undoubled letter from 6 letters;
+# any other single edit (first letter kept) from 10. Shorter words are names, not slips.
+_MIN_LEN_SLIP, _MIN_LEN_EDIT = 6, 10
+# "NHS FT" is spelt out, applied anywhere in the name (a team suffix may follow the trust
+# name); the long form keeps a typo in "Foundation" a typo in one word.
+_NHS_FT = re.compile(r"\bnhs ft\b")
+
+
+def fold_text(text: str, join_compounds: bool = False) -> str:
+    """Case-, accent- and punctuation-folded text with single spaces; words are kept."""
+    text = _MARKS.sub("", text)
+    text = anyascii(unicodedata.normalize("NFKC", text)).casefold()
+    text = _APOSTROPHES.sub("", text)
+    if join_compounds:
+        text = _INNER_PUNCT.sub("", text)
+    text = _EDGE_SYMBOLS.sub(" ", text)
+    text = _CONJUNCTION.sub(" and ", text)
+    text = _NON_ALNUM.sub(" ", text).strip()
+    return _LETTER_RUN.sub(lambda m: m.group(0).replace(" ", ""), text)
+
+
+@lru_cache(maxsize=65536)
+def normalise_name(text: str, join_compounds: bool = False) -> str:
+    """Normalised form of an organisation name; equal forms mean "the same name".
+
+    With join_compounds, "Safe-Hands" gives "safehands" rather than "safe hands": the form in
+    which a hyphenated name counts as the one long word its writer typed.
+    """
+    words = [_TOKEN_SYNONYMS.get(w, w) for w in fold_text(text, join_compounds).split()]
+    if words and words[0] == "the":
+        words = words[1:]
+    words = _strip_legal_suffixes(words)
+    return _NHS_FT.sub("nhs foundation trust", " ".join(words))
+
+
+def _strip_legal_suffixes(words: list[str]) -> list[str]:
+    """Drop legal-form endings repeatedly ("... LLP Ltd" loses both)."""
+    stripped = True
+    while stripped and words:
+        stripped = False
+        for suffix in _LEGAL_SUFFIXES:
+            n = len(suffix)
+            # "and company" only as a tail after a name, never as the whole name.
+            if tuple(words[-n:]) == suffix and (len(words) > n or suffix[0] != "and"):
+                words = words[:-n]
+                stripped = True
+                break
+    return words
+
+
+def name_tokens(text: str) -> tuple[str, ...]:
+    """The words of the normalised name."""
+    return tuple(normalise_name(text).split())
+
+
+def compact_key(normalised: str) -> str:
+    """A normalised name without spaces, so "Beacon-Path" equals "BeaconPath"."""
+    return normalised.replace(" ", "")
+
+
+def _is_swap(a: str, b: str) -> bool:
+    """True when b is a with two adjacent letters exchanged."""
+    if len(a) != len(b):
+        return False
+    diff = [i for i in range(len(a)) if a[i] != b[i]]
+    return (
+        len(diff) == 2
+        and diff[1] == diff[0] + 1
+        and a[diff[0]] == b[diff[1]]
+        and a[diff[1]] == b[diff[0]]
+    )
+
+
+def _is_doubling(a: str, b: str) -> bool:
+    """True when one word is the other with one letter doubled ("Traiining", "Asociates")."""
+    long, short = (a, b) if len(a) > len(b) else (b, a)
+    if len(long) != len(short) + 1:
+        return False
+    i = next((k for k in range(len(short)) if long[k] != short[k]), len(short))
+    return i > 0 and long[i] == long[i - 1] and long[i + 1 :] == short[i:]
+
+
+def typo_shaped(a: str, b: str) -> bool:
+    """True when two different words differ by one slip of the fingers in a long word."""
+    if not (a.isalpha() and b.isalpha()):
+        return False  # numbers identify: "Unit 12" is not "Unit 21"
+    shortest = min(len(a), len(b))
+    if shortest < _MIN_LEN_SLIP:
+        return False  # "Mark"/"Mary", "Kent"/"Trent": short words are names, not slips
+    if _is_swap(a, b) or _is_doubling(a, b):
+        return True
+    # Any other single edit only in very long words, where it rarely makes another real name.
+    return shortest >= _MIN_LEN_EDIT and a[0] == b[0] and Levenshtein.distance(a, b) == 1
