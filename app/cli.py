@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from app.checks.cli import check, evaluate
 from app.config import get_settings
 from app.db import engine_for, upgrade_database
 from app.logging import configure_logging
@@ -22,6 +23,8 @@ cli = typer.Typer(
 db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 console = Console(stderr=True)
+cli.command()(check)
+cli.command("eval")(evaluate)
 
 EXIT_FAILED, EXIT_REJECTED, EXIT_BUSY = 1, 2, 3
 

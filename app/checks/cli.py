@@ -1,0 +1,119 @@
+"""`certlookup check NAME` and `certlookup eval FILE`: verdicts in a terminal."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.orm import Session
+
+from app.checks.evaluation import EvalReport, score_answers
+from app.checks.inputs import validate_query
+from app.checks.snapshot import load_snapshot
+from app.checks.verdicts import Clock, decide
+from app.config import get_settings
+from app.db import engine_for, upgrade_database
+from app.errors import ServiceError
+
+console = Console()
+
+
+def check(
+    name: Annotated[str, typer.Argument(help="Provider name as written.")],
+    as_of: Annotated[str | None, typer.Option(help="YYYY-MM-DD.")] = None,
+    setting: Annotated[str | None, typer.Option(help="cqc or ofsted_only.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON response.")] = False,
+) -> None:
+    """Give the verdict for one name, as GET /v1/check would."""
+    settings = get_settings()
+    upgrade_database(settings)
+    now = dt.datetime.now(dt.UTC)
+    try:
+        query = validate_query(name, as_of, setting, now.date())
+    except ServiceError as exc:
+        console.print(f"[red]{exc.code}[/]: {exc.detail}")
+        raise typer.Exit(2) from None
+    with Session(engine_for(settings.sqlalchemy_url)) as session:
+        snapshot = load_snapshot(session)
+    result = decide(snapshot, query, Clock(now, settings.max_age_hours * 3600))
+    if as_json:
+        console.print_json(result.model_dump_json(by_alias=True))
+        return
+    _print_result(result.model_dump(mode="json", by_alias=True))
+
+
+def _print_result(result: dict[str, Any]) -> None:
+    colour = {
+        "certified": "green",
+        "affiliate": "green",
+        "working_towards": "yellow",
+        "not_listed": "red",
+        "needs_review": "yellow",
+    }.get(result["verdict"], "white")
+    console.print(
+        f"[bold {colour}]{result['verdict']}[/]  meets CQC expectation: "
+        f"{result['meets_cqc_expectation']}"
+    )
+    console.print(result["explanation"])
+    if result["match"]:
+        m = result["match"]
+        console.print(
+            f"matched [bold]{m['matched_name']}[/] ({m['method']}, score "
+            f"{m['score']}): {m['reason']}"
+        )
+    for warning in result["warnings"]:
+        console.print(f"[yellow]warning[/] {warning['code']}: {warning['message']}")
+    if result["candidates"] and not result["match"]:
+        table = Table("id", "candidate", "status", "score")
+        for c in result["candidates"]:
+            table.add_row(str(c["organisation_id"]), c["name"], c["status"], str(c["score"]))
+        console.print(table)
+    reg = result["register"]
+    console.print(
+        f"register version {reg['version']}, last synced {reg['last_synced_at']}, "
+        f"stale {reg['stale']}"
+    )
+
+
+def evaluate(
+    queries_file: Annotated[Path, typer.Argument(help="JSONL: query, expect_name, ...")],
+    base_url: Annotated[str, typer.Option(help="Running service.")] = "http://127.0.0.1:8000",
+    api_key: Annotated[str | None, typer.Option(envvar="CERTLOOKUP_API_KEY")] = None,
+    show: Annotated[int, typer.Option(help="Misses and false matches to list.")] = 20,
+) -> None:
+    """Run a queries file against a running service; print recall and false matches."""
+    lines = [json.loads(line) for line in queries_file.read_text().splitlines() if line.strip()]
+    headers = {"X-API-Key": api_key} if api_key else {}
+    answers: list[dict[str, Any]] = []
+    with httpx.Client(base_url=base_url, headers=headers, timeout=60) as client:
+        for start in range(0, len(lines), 1000):
+            chunk = lines[start : start + 1000]
+            body = {"queries": [{"name": line["query"]} for line in chunk]}
+            response = client.post("/v1/check/batch", json=body)
+            response.raise_for_status()
+            answers += response.json()["results"]
+    report = score_answers(lines, answers)
+    _print_eval(report, show)
+    if report.false_matches:
+        raise typer.Exit(1)
+
+
+def _print_eval(report: EvalReport, show: int) -> None:
+    console.print(
+        f"queries {report.total}  expected matches {report.expected}  "
+        f"recall [bold]{report.recall:.4f}[/]  false matches "
+        f"[bold]{len(report.false_matches)}[/]  rejected as invalid "
+        f"{report.rejected}"
+    )
+    for title, rows in (("false matches", report.false_matches), ("misses", report.misses)):
+        if rows:
+            table = Table("kind", "query", "expected", "got", title=title)
+            for row in rows[:show]:
+                table.add_row(*row)
+            console.print(table)
