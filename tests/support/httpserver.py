@@ -140,6 +140,13 @@ class LocalServer:
         """The absolute URL of a path on this server."""
         return self.url + path
 
+    def canned(self, path: str) -> Response:
+        """The fixed Response routed at ``path``, e.g. to wrap it: ``delayed(s.canned(p), 1)``."""
+        route = self.routes[path]
+        if not isinstance(route, Response):
+            raise TypeError(f"{path} is routed to a callable, not a canned Response")
+        return route
+
     def paths_requested(self) -> list[str]:
         """Paths (without query) of every request received so far, in order."""
         return [urlsplit(r.path).path for r in self.requests]
@@ -155,6 +162,7 @@ class LocalServer:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in separate writes
     owner: LocalServer  # set on a per-server subclass
 
     def do_GET(self) -> None:
