@@ -43,6 +43,7 @@ class FetchPolicy:
     """Honour Retry-After up to this many seconds; a longer demand fails the scrape."""
     max_page_bytes: int = 5_000_000
     max_pages: int = 200
+    """Cap on listing pages fetched (all three lists together; robots.txt not counted)."""
     max_redirects: int = 5
     pause_seconds: float = 1.0
     """Politeness pause between requests (raised to robots.txt Crawl-delay when larger)."""
@@ -152,6 +153,7 @@ class _Crawl:
         self.robots = Protego.parse(page.content.decode("utf-8", errors="replace"))
         delay = self.robots.crawl_delay(self.policy.user_agent)
         if delay:
+            # Honour Crawl-delay, but a huge one would only run into the overall deadline.
             self.pause = max(self.pause, min(float(delay), self.policy.max_retry_after))
 
     def _crawl_certified(self, start: str, result: ScrapeResult) -> None:
@@ -222,7 +224,7 @@ class _Crawl:
         if wait is not None and wait > self.policy.max_retry_after:
             self.pages.append(outcome.page)
             self._fail(
-                f"{url} asks us to retry after {wait:g}s (Retry-After), "
+                f"{outcome.page.error} asks us to retry after {wait:g}s (Retry-After), "
                 f"longer than the {self.policy.max_retry_after:g}s we wait"
             )
         if wait is None:
@@ -244,6 +246,9 @@ class _Crawl:
             return _Attempt(FetchedPage(url, None, exc.partial, error=exc.reason))
         except httpx.TooManyRedirects:
             reason = f"too many redirects fetching {url} (limit {self.policy.max_redirects})"
+            return _Attempt(FetchedPage(url, None, b"", error=reason))
+        except (httpx.UnsupportedProtocol, httpx.DecodingError) as exc:  # retrying cannot help
+            reason = f"fetching {url} failed: {exc} ({type(exc).__name__})"
             return _Attempt(FetchedPage(url, None, b"", error=reason))
         except httpx.TransportError as exc:  # timeouts, refused/reset connections, bad framing
             return self._transport_failure(url, exc)

@@ -38,6 +38,8 @@ class ListingLayout:
     """BeautifulSoup tree builder, named explicitly: the "best installed" differs by machine."""
 
     robots_path: str = "/robots.txt"
+    """Always at the root of the host, whatever path the base URL has."""
+    # The listing paths are relative to the configured base URL.
     certified_path: str = "/certified-organisations/"
     affiliates_path: str = "/affiliate-organisations/"
     working_towards_path: str = "/working-towards-certification/"

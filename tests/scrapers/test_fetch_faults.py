@@ -288,3 +288,12 @@ def test_robots_crawl_delay_lengthens_the_pause(server: LocalServer) -> None:
     sleep = RecordingSleep()
     scrape(server.url, replace(FAST, pause_seconds=0.5), sleep)
     assert sleep.calls == [3.0] * (len(server.requests) - 1)
+
+
+def test_unsupported_url_scheme_fails_at_once_without_retries() -> None:
+    sleep = RecordingSleep()
+    error = scrape_error("ftp://127.0.0.1/register", sleep=sleep)
+    assert error.reason.startswith(
+        "cannot read robots.txt: fetching ftp://127.0.0.1/robots.txt failed"
+    )
+    assert sleep.calls == []

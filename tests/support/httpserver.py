@@ -2,16 +2,19 @@
 
 Usage::
 
-    from tests.support.httpserver import html, serve, serve_directory, sequence, status
+    from tests.support.httpserver import delayed, html, robots_txt, sequence, serve, status
 
     with serve({"/robots.txt": robots_txt(""), "/x/": html("<html>...</html>")}) as server:
-        server.routes["/y/"] = sequence(status(429, retry_after=2), html("..."))
-        httpx.get(server.url_for("/x/"))
-        assert server.paths_requested() == ["/x/"]
+        server.routes["/y/"] = sequence(status(429, retry_after=2), html("<html>ok</html>"))
+        server.routes["/x/"] = delayed(server.canned("/x/"), 1.5)   # now slow
+        httpx.get(server.url_for("/y/"))
+        assert server.paths_requested() == ["/y/", "/y/"]  # (after a client that retried)
 
 Routes map a URL path (query string ignored) to a :class:`Response` or to a callable taking the
-:class:`Request` and returning one. Unknown paths answer 404. ``unused_port()`` gives a port
-with nothing listening, for "connection refused".
+:class:`Request` and returning one; ``server.routes`` may be changed while the server runs.
+Unknown paths answer 404. ``serve_directory(path)`` serves a static tree (``/x/`` answers with
+``x/index.html``), ``serve_site(mapping)`` a generated site (see ``tests.support.sitegen``).
+``unused_port()`` gives a port with nothing listening, for "connection refused".
 """
 
 from __future__ import annotations
