@@ -14,70 +14,38 @@ import argparse
 import statistics
 import sys
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.checks.matching import MatchIndex, MatchResult  # noqa: E402
+from app.checks.matching import MatchIndex  # noqa: E402
 from app.checks.normalise import normalise_name  # noqa: E402
 from tests.checks import heldout  # noqa: E402
 
 DEV = ROOT.parent / "shared" / "eval"
 
 
-def score(
-    index: MatchIndex, records: list[dict[str, Any]], queries: list[dict[str, Any]]
-) -> tuple[dict[str, Counter[str]], list[tuple[str, dict[str, Any], MatchResult]]]:
-    """Per-kind tallies (correct, false, and each outcome) and the failing lines."""
-    ids = {rec["name"]: i for i, rec in enumerate(records, start=1)}
-    status = {i: rec["status"] for rec, i in zip(records, ids.values(), strict=True)}
-    tallies: dict[str, Counter[str]] = defaultdict(Counter)
-    failures = []
-    for q in queries:
-        if not q["query"].strip():
-            continue  # an empty query is rejected by the API before it reaches the matcher
-        result = index.match(q["query"])
-        want = ids.get(q["expect_name"]) if q["expect_name"] else None
-        if result.outcome == "matched" and result.organisation_id != want:
-            label = "false"
-        elif want is None or (result.outcome == "matched" and status[want] == q["expect_status"]):
-            label = "ok"
-        else:
-            label = result.outcome
-        tallies[q["kind"]][label] += 1
-        tallies[q["kind"]][result.outcome] += 1
-        if label != "ok":
-            failures.append((label, q, result))
-    return tallies, failures
-
-
-def report(
-    tallies: dict[str, Counter[str]],
-    failures: list[tuple[str, dict[str, Any], MatchResult]],
-    queries: list[dict[str, Any]],
-) -> None:
+def report(scores: heldout.Scores) -> None:
     """Print recall, false matches, a table by kind, and each failing line."""
-    positives = [q for q in queries if q["expect_name"] and q["query"].strip()]
-    missed = sum(1 for label, q, _ in failures if q["expect_name"])
-    false = sum(1 for label, _, _ in failures if label == "false")
+    hits = scores.positives - scores.misses
     print(
-        f"recall {1 - missed / len(positives):.4f} ({len(positives) - missed}/{len(positives)})"
-        f"   false matches {false}"
+        f"recall {scores.recall:.4f} ({hits}/{scores.positives})"
+        f"   false matches {scores.false_matches}"
     )
     print(
         f"{'kind':18} {'n':>4} {'correct':>7} {'false':>5}   outcomes: "
         f"{'matched':>7} {'review':>6} {'not_listed':>10}"
     )
-    for kind, c in sorted(tallies.items()):
+    for kind, c in sorted(scores.tallies.items()):
         n = c["matched"] + c["needs_review"] + c["not_listed"]
         print(
             f"{kind:18} {n:4} {c['ok']:7} {c['false']:5}             "
             f"{c['matched']:7} {c['needs_review']:6} {c['not_listed']:10}"
         )
-    for label, q, r in failures:
+    for label, q, r in scores.failures:
         target = q["expect_name"] or f"decoy near {q.get('near')}"
         top = r.candidates[0].name if r.candidates else "-"
         print(f"  {label:12} {q['kind']:10} {q['query']!r} -> {target!r}; top {top!r}: {r.reason}")
@@ -123,7 +91,7 @@ def main() -> None:
     start = time.perf_counter()
     index = MatchIndex.build(heldout.register_entries(records))
     print(f"{len(index)} organisations indexed in {(time.perf_counter() - start) * 1e3:.1f} ms")
-    report(*score(index, records, queries), queries)
+    report(heldout.score_queries(index, records, queries))
     if args.timing:
         timing(index, queries)
 

@@ -160,7 +160,7 @@ class MatchIndex:
         common = max(_COMMON_MIN_ORGS, _COMMON_SHARE * n_orgs)
         self._generic = ORGANISATION_TYPE_WORDS | {w for w, n in df.items() if n >= common}
         self._weights = {word: self._weight(word) for word in df}
-        self._unknown_weight = self._weight("")  # a word the register never uses
+        self._unknown_weight = self._weight("")
 
     @classmethod
     def build(cls, entries: Iterable[IndexEntry]) -> MatchIndex:
@@ -275,7 +275,9 @@ class MatchIndex:
 
     def _weight(self, word: str) -> float:
         # Smoothed IDF over organisations: a rare word carries identity, a common one little.
-        idf = math.log((self._n_orgs + 1) / (self._df.get(word, 0) + 0.5))
+        # A word the register never uses (often a typo) counts as its rarest word.
+        df = self._df.get(word, 1)
+        idf = math.log((self._n_orgs + 1) / (df + 1)) + 1
         return idf * (_GENERIC_WEIGHT if word in self._generic else 1.0)
 
     def _coverage(self, words: tuple[str, ...], other: tuple[str, ...]) -> float:

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import json
 import random
+from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.checks.matching import IndexEntry, IndexName
+from app.checks.matching import IndexEntry, IndexName, MatchIndex, MatchResult
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -301,7 +302,9 @@ def make_queries(rows: list[dict[str, Any]], v: Vocabulary, seed: int) -> list[d
                     "expect_status": row["status"],
                 }
             )
-    decoys = [("swap_word", q, near) for q, near in _swap_word_decoys(rows, v, rng, 35)]
+    decoys: list[tuple[str, str, str | None]] = [
+        ("swap_word", q, near) for q, near in _swap_word_decoys(rows, v, rng, 35)
+    ]
     decoys += [("near_word", q, near) for q, near in _near_word_decoys(rows, v)]
     decoys += [("generic", q, None) for q in v.generic]
     for kind, query, near in decoys:
@@ -355,3 +358,48 @@ def make_large_register(size: int, seed: int) -> list[dict[str, Any]]:
             row["listed_name"] = f"{name} (formerly {alias})"
         rows.setdefault(name, row)
     return list(rows.values())
+
+
+@dataclass
+class Scores:
+    """The eval README's figures for one run, with per-kind tallies and the failing lines."""
+
+    positives: int = 0
+    misses: int = 0
+    false_matches: int = 0
+    tallies: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    failures: list[tuple[str, dict[str, Any], MatchResult]] = field(default_factory=list)
+
+    @property
+    def recall(self) -> float:
+        return 1 - self.misses / self.positives if self.positives else 1.0
+
+
+def score_queries(
+    index: MatchIndex, records: list[dict[str, Any]], queries: list[dict[str, Any]]
+) -> Scores:
+    """Run every query; count recall and false matches as shared/eval/README.md defines them."""
+    ids = {rec["name"]: i for i, rec in enumerate(records, start=1)}
+    statuses = {i: rec["status"] for i, rec in enumerate(records, start=1)}
+    scores = Scores()
+    for q in queries:
+        if not q["query"].strip():
+            continue  # an empty query is rejected by the API before it reaches the matcher
+        result = index.match(q["query"])
+        want = ids.get(q["expect_name"]) if q["expect_name"] else None
+        right = result.outcome == "matched" and result.organisation_id == want
+        if result.outcome == "matched" and not right:
+            label = "false"
+        elif want is None or (right and statuses[want] == q["expect_status"]):
+            label = "ok"
+        else:
+            label = result.outcome
+        scores.positives += want is not None
+        scores.misses += want is not None and label != "ok"
+        scores.false_matches += label == "false"
+        tally = scores.tallies[q["kind"]]
+        tally[result.outcome] += 1
+        tally[label if label in ("ok", "false") else "missed"] += 1
+        if label != "ok":
+            scores.failures.append((label, q, result))
+    return scores
