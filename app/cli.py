@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from app.auth.cli import keys_cli
 from app.checks.cli import check, evaluate
 from app.config import get_settings
 from app.db import engine_for, upgrade_database
@@ -22,6 +23,7 @@ cli = typer.Typer(
 )
 db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
+cli.add_typer(keys_cli, name="keys")
 console = Console(stderr=True)
 cli.command()(check)
 cli.command("eval")(evaluate)

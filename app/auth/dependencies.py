@@ -1,30 +1,118 @@
-"""Who is calling: API keys with read/admin scopes (public reads when configured)."""
+"""Who is calling: API keys with read/admin scopes (public reads when configured).
+
+`require_read` / `require_admin` authenticate from `X-API-Key` or `Authorization: Bearer`,
+check the scope, then apply the per-caller rate limit. They only touch memory: keys are
+verified against `KeyCache` (see app/auth/keys.py for how fresh it is).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends
+import structlog
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from app.auth.keys import ApiClient, KeyCache, Scope, hash_key
+from app.config import Settings
+from app.errors import Forbidden, Unauthorized
+from app.ops.ratelimit import enforce_rate_limit
+
+__all__ = [
+    "ANONYMOUS",
+    "AdminAccess",
+    "ApiClient",
+    "ReadAccess",
+    "get_key_cache",
+    "require_admin",
+    "require_read",
+]
+
+ANONYMOUS = ApiClient("anonymous", frozenset({Scope.READ.value}))
+CHALLENGE = 'Bearer realm="certlookup"'
+
+# Declared as security schemes so Swagger UI offers an "Authorize" button for both.
+api_key_header = APIKeyHeader(
+    name="X-API-Key", scheme_name="ApiKey", auto_error=False, description="API key (`cl_..._...`)."
+)
+bearer = HTTPBearer(
+    scheme_name="Bearer", auto_error=False, description="The same API key as a bearer token."
+)
+ApiKeyHeader = Annotated[str | None, Security(api_key_header)]
+BearerHeader = Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]
 
 
-@dataclass(frozen=True, slots=True)
-class ApiClient:
-    """The caller of a request: a named API key, or an anonymous public reader."""
-
-    name: str
-    scopes: frozenset[str]
-    key_id: int | None = None
-
-
-async def require_read() -> ApiClient:
-    """Any caller allowed to read."""
-    return ApiClient("anonymous", frozenset({"read"}))
+def get_key_cache(request: Request) -> KeyCache:
+    """This app's key cache, created on first use (no await in between: no race)."""
+    state = request.app.state
+    cache: KeyCache | None = getattr(state, "key_cache", None)
+    if cache is None:
+        cache = state.key_cache = KeyCache(lambda: state.engine)
+    return cache
 
 
-async def require_admin() -> ApiClient:
-    """A caller with the admin scope."""
-    return ApiClient("anonymous", frozenset({"read", "admin"}))
+def _presented_key(
+    header_key: str | None, credentials: HTTPAuthorizationCredentials | None
+) -> str | None:
+    bearer_key = credentials.credentials if credentials else None
+    if header_key and bearer_key and header_key != bearer_key:
+        raise Unauthorized(
+            "X-API-Key and Authorization carry different keys",
+            headers={"WWW-Authenticate": f'{CHALLENGE}, error="invalid_request"'},
+        )
+    return header_key or bearer_key
+
+
+async def _authenticate(request: Request, key: str | None) -> ApiClient:
+    settings: Settings = request.app.state.settings
+    if key is None:
+        if settings.public_read:
+            return ANONYMOUS
+        raise Unauthorized(
+            "an API key is required (X-API-Key or Authorization: Bearer)",
+            headers={"WWW-Authenticate": CHALLENGE},
+        )
+    client = await get_key_cache(request).lookup(hash_key(key, settings.key_pepper))
+    if client is None:
+        raise Unauthorized(
+            "the API key is not valid (unknown or revoked)",
+            headers={"WWW-Authenticate": f'{CHALLENGE}, error="invalid_token"'},
+        )
+    return client
+
+
+async def _authorise(request: Request, key: str | None, scope: Scope) -> ApiClient:
+    client = await _authenticate(request, key)
+    request.state.api_client = client
+    structlog.contextvars.bind_contextvars(client=client.name)
+    if scope.value not in client.scopes:
+        raise Forbidden(f"this endpoint needs the {scope.value} scope")
+    bucket = f"key:{client.key_id}" if client.key_id is not None else _address(request)
+    enforce_rate_limit(request, bucket)
+    return client
+
+
+def _address(request: Request) -> str:
+    # Behind a reverse proxy this is the proxy's address unless uvicorn is told to trust
+    # its X-Forwarded-For (FORWARDED_ALLOW_IPS / --forwarded-allow-ips).
+    return f"addr:{request.client.host if request.client else 'unknown'}"
+
+
+async def require_read(
+    request: Request, header_key: ApiKeyHeader, credentials: BearerHeader
+) -> ApiClient:
+    """A caller allowed to read: a key with the read scope, or anyone if reads are public."""
+    return await _authorise(request, _presented_key(header_key, credentials), Scope.READ)
+
+
+async def require_admin(
+    request: Request, header_key: ApiKeyHeader, credentials: BearerHeader
+) -> ApiClient:
+    """A caller whose key has the admin scope."""
+    key = _presented_key(header_key, credentials)
+    if key is None:
+        raise Unauthorized("an admin API key is required", headers={"WWW-Authenticate": CHALLENGE})
+    return await _authorise(request, key, Scope.ADMIN)
 
 
 ReadAccess = Annotated[ApiClient, Depends(require_read)]
