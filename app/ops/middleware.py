@@ -1,11 +1,142 @@
-"""Request id, access log, CORS."""
+"""Request id, access log, metrics and CORS.
+
+`RequestContextMiddleware` is plain ASGI (BaseHTTPMiddleware costs a task and a stream per
+request). For every HTTP request it binds a request id into structlog's contextvars, echoes it
+as `X-Request-ID`, adds the RateLimit-* headers decided by the auth dependencies, writes one
+access log line and updates the Prometheus metrics.
+"""
 
 from __future__ import annotations
 
+import re
+import time
+import uuid
+from typing import Any
+
+import structlog
 from fastapi import FastAPI
+from starlette.datastructures import MutableHeaders
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import Settings
+from app.ops.metrics import UNMATCHED_ROUTE, AppMetrics
+from app.ops.ratelimit import RateLimiter, parse_rate_limit
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:=+/@-]{1,128}$")
+CORS_ALLOW_HEADERS = [
+    "X-API-Key",
+    "Authorization",
+    "Content-Type",
+    "If-None-Match",
+    REQUEST_ID_HEADER,
+]
+CORS_EXPOSE_HEADERS = [
+    "ETag",
+    "RateLimit-Limit",
+    "RateLimit-Remaining",
+    "RateLimit-Reset",
+    "RateLimit-Policy",
+    "Retry-After",
+    REQUEST_ID_HEADER,
+]
+
+access_log = structlog.get_logger("app.access")
+
+
+def request_id_from(scope: Scope) -> str:
+    """The caller's X-Request-ID if it is short and plain; otherwise a new random id."""
+    for name, value in scope.get("headers", ()):
+        if name == b"x-request-id":
+            text = value.decode("latin-1").strip()
+            if _SANE_REQUEST_ID.fullmatch(text):
+                return text
+            break
+    return uuid.uuid4().hex
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's path template (bounded label values), not the raw path."""
+    route = scope.get("route")
+    path = getattr(route, "path_format", None) or getattr(route, "path", None)
+    return path if isinstance(path, str) else UNMATCHED_ROUTE
+
+
+class RequestContextMiddleware:
+    """Request id, access log line and metrics for every HTTP request."""
+
+    def __init__(self, app: ASGIApp, metrics: AppMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = request_id_from(scope)
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        state: dict[str, Any] = scope.setdefault("state", {})
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = MutableHeaders(scope=message)
+                headers[REQUEST_ID_HEADER] = request_id
+                decision = state.get("ratelimit")
+                if decision is not None:
+                    for name, value in decision.headers().items():
+                        headers.setdefault(name, value)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            self._finish(scope, state, status, time.perf_counter() - started)
+
+    def _finish(self, scope: Scope, state: dict[str, Any], status: int, seconds: float) -> None:
+        route = route_template(scope)
+        self.metrics.observe_request(scope["method"], route, status, seconds)
+        verdict = state.get("verdict")
+        if verdict is not None:
+            self.metrics.observe_verdict(verdict)
+        client = state.get("api_client")
+        access_log.log(
+            30 if status >= 500 else 20,
+            "request",
+            method=scope["method"],
+            path=scope["path"],
+            route=route,
+            status=status,
+            duration_ms=round(seconds * 1000, 2),
+            client=client.name if client is not None else None,
+            verdict=getattr(verdict, "value", verdict),
+        )
 
 
 def install_middleware(app: FastAPI, settings: Settings) -> None:
-    """Add the middleware stack."""
+    """Rate limiter and metrics on app.state; CORS (if configured) and the request middleware.
+
+    Raises ValueError at start-up if settings.rate_limit cannot be parsed.
+    """
+    rate = parse_rate_limit(settings.rate_limit)
+    app.state.rate_limiter = RateLimiter(rate) if rate else None
+    app.state.metrics = AppMetrics(
+        lambda: getattr(app.state, "holder", None), settings.max_age_hours * 3600
+    )
+    if settings.cors_origins:
+        # Keys travel in headers, never cookies: no credentials mode needed.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "HEAD", "POST"],
+            allow_headers=CORS_ALLOW_HEADERS,
+            expose_headers=CORS_EXPOSE_HEADERS,
+            max_age=600,
+        )
+    # Added last, so outermost: it sees CORS preflights and every error response.
+    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)

@@ -1,7 +1,115 @@
-"""Liveness, readiness and Prometheus metrics."""
+"""Liveness, readiness and Prometheus metrics (no API key, no rate limit)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+import datetime as dt
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+from sqlalchemy import Engine, text
+
+from app.checks.verdicts import Clock, register_stamp
+from app.errors import Unavailable
+from app.ops.metrics import AppMetrics
 
 router = APIRouter(tags=["operations"])
+DATABASE_TIMEOUT_SECONDS = 2.0
+PROBLEM = {"model": None, "content": {"application/problem+json": {}}}
+
+
+class Health(BaseModel):
+    """The process is alive."""
+
+    status: str = Field(description="Always `ok`.")
+
+
+class Readiness(BaseModel):
+    """Ready to serve: the database answers and the lookup index is loaded."""
+
+    status: str = Field(description="`ready`.")
+    checks: dict[str, str] = Field(description="Each check and its result (`ok`).")
+    registry_version: int = Field(description="Registry version of the loaded index.")
+    last_synced_at: dt.datetime | None = Field(description="Last successful sync (UTC).")
+    stale: bool = Field(description="True when the data is older than max_age_hours.")
+
+
+@router.get(
+    "/healthz",
+    operation_id="healthz",
+    summary="Liveness: the process is up",
+    response_model=Health,
+)
+async def healthz() -> Health:
+    """Always 200 while the process can answer HTTP; checks nothing else."""
+    return Health(status="ok")
+
+
+def _select_one(engine: Engine) -> bool:
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return True
+    except Exception:
+        return False
+
+
+async def _database_reachable(app: FastAPI) -> bool:
+    # One probe at a time per app: a hung connect must not pile up threads under
+    # frequent probes. The caller waits at most DATABASE_TIMEOUT_SECONDS.
+    probe: asyncio.Task[bool] | None = getattr(app.state, "database_probe", None)
+    if probe is None or probe.done() or probe.get_loop() is not asyncio.get_running_loop():
+        probe = asyncio.create_task(run_in_threadpool(_select_one, app.state.engine))
+        app.state.database_probe = probe
+    try:
+        return await asyncio.wait_for(asyncio.shield(probe), DATABASE_TIMEOUT_SECONDS)
+    except TimeoutError:
+        return False
+
+
+@router.get(
+    "/readyz",
+    operation_id="readyz",
+    summary="Readiness: database reachable and lookup index loaded",
+    response_model=Readiness,
+    responses={503: {**PROBLEM, "description": "Not ready: `checks` says which check failed."}},
+)
+async def readyz(request: Request) -> Readiness:
+    """200 when the database answers SELECT 1 within 2 s and the index is loaded; else 503."""
+    snapshot = request.app.state.holder.snapshot
+    checks = {
+        "database": "ok" if await _database_reachable(request.app) else "unreachable",
+        "index": "ok" if snapshot is not None else "not_loaded",
+    }
+    failed = sorted(name for name, result in checks.items() if result != "ok")
+    if failed or snapshot is None:
+        raise Unavailable(
+            f"not ready: {', '.join(failed)}",
+            code="not_ready",
+            headers={"Retry-After": "5"},
+            checks=checks,
+        )
+    settings = request.app.state.settings
+    stamp = register_stamp(snapshot, Clock(dt.datetime.now(dt.UTC), settings.max_age_hours * 3600))
+    return Readiness(
+        status="ready",
+        checks=checks,
+        registry_version=stamp.version,
+        last_synced_at=stamp.last_synced_at,
+        stale=stamp.stale,
+    )
+
+
+@router.get(
+    "/metrics",
+    operation_id="metrics",
+    summary="Prometheus metrics of this process",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format."}},
+)
+async def metrics(request: Request) -> Response:
+    """Request, verdict and sync counters and register gauges, for this process only."""
+    app_metrics: AppMetrics = request.app.state.metrics
+    body, content_type = app_metrics.render(request.headers.get("accept"))
+    return Response(body, media_type=content_type)
