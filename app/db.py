@@ -71,6 +71,10 @@ def alembic_config(url: str) -> AlembicConfig:
 def upgrade_database(settings: Settings, revision: str = "head") -> None:
     """Bring the schema up to date; migrations are the only way it is created."""
     config = alembic_config(settings.sqlalchemy_url)
-    with engine_for(settings.sqlalchemy_url).begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    engine = make_engine(settings.sqlalchemy_url)
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+    finally:
+        engine.dispose()  # on SQLite this also checkpoints the WAL into the main file

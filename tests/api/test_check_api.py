@@ -1,0 +1,230 @@
+"""GET /v1/check and POST /v1/check/batch over HTTP, on both databases."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.config import Settings
+from app.db import make_engine
+from app.main import create_app
+from app.register.sync import SyncRequest, run_sync
+from tests.conftest import SAMPLE_SITE, make_settings
+from tests.support.httpserver import routes_from_directory, serve
+
+
+@pytest.fixture
+def site() -> Iterator[object]:
+    """The sample register served on 127.0.0.1; tests may edit `site.routes`."""
+    with serve(routes_from_directory(SAMPLE_SITE)) as server:
+        yield server
+
+
+@pytest.fixture
+def api_settings(database_url: str, site: object) -> Settings:
+    return make_settings(database_url, source_url=site.url)  # type: ignore[attr-defined]
+
+
+def _sync(settings: Settings) -> None:
+    engine = make_engine(settings.sqlalchemy_url)
+    try:
+        assert run_sync(engine, settings, SyncRequest(trigger="test")).ok
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def client(api_settings: Settings) -> Iterator[TestClient]:
+    _sync(api_settings)
+    with TestClient(create_app(api_settings)) as test_client:
+        yield test_client
+
+
+def test_check_answers_with_verdict_match_and_register_stamp(client: TestClient) -> None:
+    response = client.get("/v1/check", params={"name": "Severn NHS FT"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["verdict"] == "certified"
+    assert body["meets_cqc_expectation"] is True
+    assert body["organisation"]["name"] == "Severn NHS Foundation Trust"
+    assert body["match"]["matched_name"] == "Severn NHS Foundation Trust"
+    assert body["register"]["version"] == 1
+    assert body["register"]["stale"] is False
+    assert body["register"]["source_url"].startswith("http://127.0.0.1")
+
+
+def test_check_of_affiliate_includes_parent(client: TestClient) -> None:
+    body = client.get("/v1/check", params={"name": "Kind Homes Limited"}).json()
+    assert body["verdict"] == "affiliate"
+    assert body["organisation"]["parent"]["name"] == "Safe-Hands® Training Ltd"
+
+
+@pytest.mark.parametrize(
+    ("params", "code"),
+    [
+        ({}, "name_empty"),
+        ({"name": ""}, "name_empty"),
+        ({"name": "   "}, "name_empty"),
+        ({"name": "a" * 301}, "name_too_long"),
+        ({"name": "Acme\x00Ltd"}, "name_invalid_characters"),
+        ({"name": "Acme\x07Ltd"}, "name_invalid_characters"),
+        ({"name": "Acme", "as_of": "2023-02-30"}, "invalid_date"),
+        ({"name": "Acme", "as_of": "yesterday"}, "invalid_date"),
+        ({"name": "Acme", "as_of": "2999-01-01"}, "date_in_future"),
+        ({"name": "Acme", "setting": "ofsted"}, "invalid_setting"),
+    ],
+)
+def test_bad_input_is_a_422_problem_with_a_stable_code(
+    client: TestClient, params: dict[str, str], code: str
+) -> None:
+    response = client.get("/v1/check", params=params)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["code"] == code
+    assert body["status"] == 422
+    assert body["detail"]
+
+
+def test_etag_gives_304_for_the_same_answer_and_changes_with_the_question(
+    client: TestClient,
+) -> None:
+    first = client.get("/v1/check", params={"name": "Kind Homes Ltd"})
+    etag = first.headers["etag"]
+    again = client.get(
+        "/v1/check", params={"name": "Kind Homes Ltd"}, headers={"If-None-Match": etag}
+    )
+    assert again.status_code == 304
+    assert again.headers["etag"] == etag
+    other = client.get(
+        "/v1/check", params={"name": "Mendip Care Group"}, headers={"If-None-Match": etag}
+    )
+    assert other.status_code == 200
+    assert other.headers["etag"] != etag
+
+
+def test_batch_answers_in_order_with_per_item_errors(client: TestClient) -> None:
+    queries = [
+        {"name": "Mendip Care Group"},
+        {"name": ""},
+        {"name": "Severn NHS FT", "as_of": "2021-13-01"},
+        {"name": "St Mark's School"},
+        {"name": "Open Horizons Training Ltd", "setting": "ofsted_only"},
+    ]
+    response = client.post("/v1/check/batch", json={"queries": queries})
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert [r["index"] for r in results] == [0, 1, 2, 3, 4]
+    assert results[0]["result"]["verdict"] == "affiliate"
+    assert results[1]["error"]["code"] == "name_empty"
+    assert results[2]["error"]["code"] == "invalid_date"
+    assert results[3]["result"]["verdict"] in {"not_listed", "needs_review"}
+    assert results[4]["result"]["cqc_expectation_applies"] is False
+    assert response.json()["register"]["version"] == 1
+
+
+def test_batch_over_the_limit_is_rejected(client: TestClient) -> None:
+    response = client.post("/v1/check/batch", json={"queries": [{"name": "x"}] * 1001})
+    assert response.status_code == 413
+    assert response.json()["code"] == "batch_too_large"
+
+
+def test_batch_of_a_thousand_is_accepted(client: TestClient) -> None:
+    response = client.post("/v1/check/batch", json={"queries": [{"name": "Acme"}] * 1000})
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == 1000
+
+
+@pytest.mark.parametrize(
+    ("content", "headers", "status", "code"),
+    [
+        (
+            "name=x",
+            {"content-type": "application/x-www-form-urlencoded"},
+            415,
+            "unsupported_media_type",
+        ),
+        ("{not json", {"content-type": "application/json"}, 422, "validation_error"),
+        ('{"queries": "x"}', {"content-type": "application/json"}, 422, "validation_error"),
+        (
+            '{"queries": [{"nom": "x"}]}',
+            {"content-type": "application/json"},
+            422,
+            "validation_error",
+        ),
+    ],
+)
+def test_malformed_batch_bodies_are_4xx_problems(
+    client: TestClient, content: str, headers: dict[str, str], status: int, code: str
+) -> None:
+    response = client.post("/v1/check/batch", content=content, headers=headers)
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == code
+
+
+def test_before_first_sync_answers_unknown(api_settings: Settings) -> None:
+    with TestClient(create_app(api_settings)) as fresh:
+        body = fresh.get("/v1/check", params={"name": "Severn NHS FT"}).json()
+    assert body["verdict"] == "unknown"
+    assert body["register"]["version"] == 0
+    assert body["register"]["stale"] is True
+
+
+def test_as_of_before_first_sync_is_unknown_and_today_is_known(client: TestClient) -> None:
+    old = client.get("/v1/check", params={"name": "Severn NHS FT", "as_of": "2020-01-01"})
+    assert old.json()["verdict"] == "unknown"
+    today = client.get(
+        "/v1/check",
+        params={"name": "Severn NHS FT", "as_of": old.json()["register"]["last_synced_at"][:10]},
+    )
+    assert today.json()["verdict"] == "certified"
+
+
+def _remove_working_towards_entry(site: object) -> None:
+    page = site.routes["/working-towards-certification/"]  # type: ignore[attr-defined]
+    html = page.body.decode()
+    start = html.index("<li", html.index('class="working-towards"'))
+    end = html.index("</li>", start) + len("</li>")
+    from dataclasses import replace
+
+    site.routes["/working-towards-certification/"] = replace(  # type: ignore[attr-defined]
+        page, body=(html[:start] + html[end:]).encode()
+    )
+
+
+def test_index_swaps_to_new_version_while_requests_are_in_flight(
+    client: TestClient, api_settings: Settings, site: object
+) -> None:
+    """Every response during a swap is wholly from one version: stamp and verdict agree."""
+    removed = "Positive Bridges Consulting Ltd"
+    _remove_working_towards_entry(site)
+    seen: list[tuple[int, str]] = []
+    stop = threading.Event()
+
+    def hammer() -> None:
+        while not stop.is_set():
+            body = client.get("/v1/check", params={"name": removed}).json()
+            seen.append((body["register"]["version"], body["verdict"]))
+
+    workers = [threading.Thread(target=hammer) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    try:
+        _sync(api_settings)
+        holder = client.app.state.holder  # type: ignore[attr-defined]
+        holder.refresh()  # the poller may have swapped already
+        assert holder.snapshot.info.version == 2
+        client.get("/v1/check", params={"name": removed})
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join()
+    assert {version for version, _ in seen} >= {1, 2}
+    assert all(verdict == "working_towards" for version, verdict in seen if version == 1)
+    assert all(
+        verdict in {"not_listed", "needs_review"} for version, verdict in seen if version == 2
+    )
