@@ -78,6 +78,28 @@ def sync(
         raise typer.Exit(EXIT_FAILED)
 
 
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+    workers: Annotated[
+        int, typer.Option(help="Worker processes (the scheduler still runs only once).", min=1)
+    ] = 1,
+) -> None:
+    """Run the API, with the sync scheduler unless CERTLOOKUP_SCHEDULER=off."""
+    from app.serve import serve as serve_api  # uvicorn: only for this command
+
+    serve_api(get_settings(), host=host, port=port, workers=workers)
+
+
+@cli.command()
+def scheduler() -> None:
+    """Run only the sync scheduler: one per deployment, beside API replicas set to off."""
+    from app.serve import run_scheduler
+
+    run_scheduler(get_settings())
+
+
 def main() -> None:
     """Entry point of the console script."""
     cli()
