@@ -10,7 +10,8 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, or_, text, update
+import structlog
+from sqlalchemy import Engine, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from app.models import SyncLease, utcnow
@@ -18,6 +19,8 @@ from app.models import SyncLease, utcnow
 # Arbitrary but fixed: every process must agree on it ("RRNS" in ASCII).
 ADVISORY_LOCK_KEY = 0x52524E53
 LEASE_NAME = "sync"
+
+log = structlog.get_logger(__name__)
 
 
 class SyncAlreadyRunning(Exception):
@@ -82,16 +85,49 @@ def _postgres_lock(engine: Engine, wait_seconds: float) -> Iterator[SyncLock]:
             session.rollback()  # no-op after apply() committed; releases the lock otherwise
 
 
+def _lease_holder() -> str:
+    """A lease holder id: host and pid (to spot a holder that died), plus a random part."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _holder_is_dead(holder: str) -> bool:
+    """True only when the holder was a process on this host that no longer exists."""
+    parts = holder.rsplit(":", 2)
+    # os.kill(pid, 0) would terminate the process on Windows: only ask on POSIX.
+    if os.name != "posix" or len(parts) != 3 or not parts[1].isdigit():
+        return False
+    host, pid = parts[0], int(parts[1])
+    if host != socket.gethostname() or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)  # signal 0: only checks that the process exists
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # exists but is not ours (EPERM), or we cannot tell: assume alive
+    return False
+
+
 def _take_lease(engine: Engine, holder: str, lease_seconds: float) -> bool:
     now = utcnow()
+    with Session(engine) as session:
+        current = session.scalar(select(SyncLease.holder).where(SyncLease.name == LEASE_NAME))
+    free = or_(SyncLease.holder.is_(None), SyncLease.expires_at < now)
+    if current is not None and _holder_is_dead(current):
+        # A sync killed mid-way (SIGKILL, OOM, power loss) never releases its lease; waiting
+        # for it to expire would block every sync for the whole lease.
+        free = or_(free, SyncLease.holder == current)
     with Session(engine) as session, session.begin():
         result = session.execute(
             update(SyncLease)
             .where(SyncLease.name == LEASE_NAME)
-            .where(or_(SyncLease.holder.is_(None), SyncLease.expires_at < now))
+            .where(free)
             .values(holder=holder, expires_at=now + dt.timedelta(seconds=lease_seconds))
         )
-        return bool(getattr(result, "rowcount", 0))
+        taken = bool(getattr(result, "rowcount", 0))
+    if taken and current is not None and current != holder:
+        log.warning("sync_lease_taken_over", previous_holder=current, holder=holder)
+    return taken
 
 
 def _release_lease(engine: Engine, holder: str) -> None:
@@ -105,7 +141,7 @@ def _release_lease(engine: Engine, holder: str) -> None:
 
 @contextmanager
 def _sqlite_lease(engine: Engine, wait_seconds: float, lease_seconds: float) -> Iterator[SyncLock]:
-    holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    holder = _lease_holder()
     _wait_for(lambda: _take_lease(engine, holder, lease_seconds), wait_seconds)
     try:
         yield SyncLock(engine)
