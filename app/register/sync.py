@@ -78,9 +78,19 @@ def _scrape(
 
 
 def _record_failure(
-    engine: Engine, settings: Settings, run_id: int, reason: str, pages: list[FetchedPage]
+    engine: Engine,
+    settings: Settings,
+    run_id: int,
+    reason: str,
+    pages: list[FetchedPage],
+    *,
+    lock_held: bool,
 ) -> SyncReport:
     with transaction(engine) as session:
+        if lock_held:
+            # Runs still 'running' died mid-way. Not after a failed apply: on Postgres the lock
+            # went with the rolled-back transaction, so another run may be live by now.
+            repository.mark_interrupted_runs(session, run_id)
         repository.keep_artifacts(session, run_id, pages, settings.artifact_runs_kept)
         repository.registry_state(session).last_attempted_at = utcnow()
         run = repository.finish_run(
@@ -189,7 +199,7 @@ def run_sync(
                 return SyncReport(
                     SyncOutcome.FAILED, reason=exc.reason, pages_fetched=len(exc.pages)
                 )
-            return _record_failure(engine, settings, run_id, exc.reason, exc.pages)
+            return _record_failure(engine, settings, run_id, exc.reason, exc.pages, lock_held=True)
         try:
             with lock.apply() as session:
                 report = _decide(session, settings, request, run_id, scrape, source_url)
@@ -197,7 +207,9 @@ def run_sync(
             log.exception("sync_apply_failed", run_id=run_id)
             if run_id is None:
                 raise
-            return _record_failure(engine, settings, run_id, f"apply failed: {exc}", scrape.pages)
+            return _record_failure(
+                engine, settings, run_id, f"apply failed: {exc}", scrape.pages, lock_held=False
+            )
     report.duration_ms = int((time.monotonic() - started) * 1000)
     log.info(
         "sync_finished",
