@@ -231,8 +231,9 @@ class MatchIndex:
             if all(w in self._generic for w in item.words):
                 return _review(candidates, f"{verdict.note}, in a name of generic words only")
             return _matched(item, "fuzzy", verdict.score, candidates, verdict.note)
-        if ranked and self._worth_review(query, *ranked[0]):
-            return _review(candidates, self._compare(query, ranked[0][1].words, True).note)
+        for verdict, item in ranked[:_MAX_CANDIDATES]:
+            if self._worth_review(query, verdict, item):
+                return _review(candidates, self._compare(query, item.words, True).note)
         return _not_listed("no registered name is close")
 
     def _shortlist(self, key: str, query: tuple[str, ...]) -> list[_Name]:

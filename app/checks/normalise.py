@@ -1,9 +1,12 @@
-"""Name normalisation: the Companies House "same as" idea applied to register names.
+"""What counts as the same name, and as a typo of the same word.
 
-Two names that normalise to the same string are treated as the same name. The rules only
-remove differences that never distinguish one organisation from another (case, accents,
-punctuation, apostrophes, "&" vs "and", a leading "The", legal-form suffixes, NHS FT spelling);
-anything that can carry identity is kept.
+Names: the Companies House "same as" idea. Two names that normalise to the same string are
+the same name. The rules only remove differences that never tell one organisation from
+another (case, accents, punctuation, apostrophes, "&" vs "and", a leading "The", legal-form
+suffixes, NHS FT spelling); anything that can carry identity is kept.
+
+Words: `typo_shaped` says whether two different words differ by one slip of the fingers in a
+word long enough that the slip cannot plausibly be another name.
 """
 
 from __future__ import annotations

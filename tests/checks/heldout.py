@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from app.checks.matching import IndexEntry, IndexName, MatchIndex, MatchResult
+from app.checks.normalise import normalise_name
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -129,15 +130,18 @@ def _certified(v: Vocabulary, rng: random.Random) -> list[dict[str, Any]]:
 
 def _add_aliases(rows: list[dict[str, Any]], v: Vocabulary, rng: random.Random) -> None:
     """Give some organisations a trading name and some a former name, in the listed name."""
+    used: set[str] = set()
     for row in rng.sample(rows, 10):
-        if "listed_name" in row:
-            continue
-        if rng.random() < 0.5:
+        trading = rng.random() < 0.5
+        if trading:
             alias = f"{rng.choice(v.brands).replace('-', '')}{rng.choice(('Care', 'Way'))} Training"
-            row["listed_name"] = f"{row['name']} t/a {alias}"
         else:
             alias = f"{rng.choice(v.places)} {rng.choice(v.nouns)} Ltd"
-            row["listed_name"] = f"{row['name']} (formerly {alias})"
+        if "listed_name" in row or alias in used:
+            continue  # the dev set never gives two organisations one alias
+        used.add(alias)
+        link = "t/a" if trading else "(formerly"
+        row["listed_name"] = f"{row['name']} {link} {alias}" + ("" if trading else ")")
         row["aliases"] = [alias]
 
 
@@ -258,7 +262,7 @@ def _swap_word_decoys(
     rows: list[dict[str, Any]], v: Vocabulary, rng: random.Random, count: int
 ) -> list[tuple[str, str]]:
     """Register names with one distinctive word replaced by another of the same family."""
-    taken = {r["name"] for r in rows}
+    taken = _registered_keys(rows)
     families = (v.brands, v.nouns, v.places, v.saints)
     out: list[tuple[str, str]] = []
     for row in rng.sample(rows, len(rows)):
@@ -270,22 +274,29 @@ def _swap_word_decoys(
         old = words[i].strip("+").removesuffix("'s")
         words[i] = words[i].replace(old, rng.choice([w for w in family if w != old]))
         decoy = " ".join(words)
-        if decoy not in taken:
-            taken.add(decoy)
+        if normalise_name(decoy) not in taken:
+            taken.add(normalise_name(decoy))
             out.append((decoy, row["name"]))
     return out
 
 
 def _near_word_decoys(rows: list[dict[str, Any]], v: Vocabulary) -> list[tuple[str, str]]:
     """Register names with a short word changed by a letter or two ("Mary's" -> "Mark's")."""
+    taken = _registered_keys(rows)
     out = []
     for old, new in v.near_places + v.near_saints:
         for row in rows:
             words = row["name"].split(" ")
             if old in words or f"{old}'s" in words:
                 swapped = [new if w == old else f"{new}'s" if w == f"{old}'s" else w for w in words]
-                out.append((" ".join(swapped), row["name"]))
+                if normalise_name(" ".join(swapped)) not in taken:
+                    out.append((" ".join(swapped), row["name"]))
     return out
+
+
+def _registered_keys(rows: list[dict[str, Any]]) -> set[str]:
+    """Every registered name, normalised: a decoy must not be one in another spelling."""
+    return {normalise_name(name) for r in rows for name in (r["name"], *r.get("aliases", []))}
 
 
 def make_queries(rows: list[dict[str, Any]], v: Vocabulary, seed: int) -> list[dict[str, Any]]:
