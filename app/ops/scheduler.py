@@ -10,6 +10,7 @@ mistake) produces one sync per tick and the other process logs that one is alrea
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import threading
 import time
@@ -257,6 +258,7 @@ def start_scheduler(
     job = scheduler.get_job(SYNC_JOB_ID)
     log.info(
         "scheduler_started",
+        pid=os.getpid(),
         sync_cron=settings.sync_cron,
         timezone=str(TIMEZONE),
         next_sync=job.next_run_time.isoformat() if job and job.next_run_time else None,
