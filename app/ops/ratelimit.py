@@ -77,6 +77,7 @@ class RateLimiter:
     def __init__(self, rate: RateLimit, clock: Callable[[], float] = time.monotonic) -> None:
         self.rate = rate
         self._interval = rate.period / rate.limit
+        self._slack = self._interval * 1e-6
         self._clock = clock
         self._tat: dict[str, float] = {}
         """Theoretical arrival time per bucket: when its quota is fully back."""
@@ -85,20 +86,21 @@ class RateLimiter:
     def hit(self, key: str) -> Decision:
         """Count one request for `key` if the limit allows it."""
         now = self._clock()
-        tat = max(self._tat.get(key, now), now)
-        new_tat = tat + self._interval
-        allow_at = new_tat - self.rate.period
-        if now < allow_at:
-            remaining = self._remaining(now, tat)
-            return Decision(False, self.rate, remaining, tat - now, allow_at - now)
-        self._tat[key] = new_tat
+        # Seconds until this bucket's quota is fully back (0: untouched or fully refilled).
+        backlog = max(self._tat.get(key, now) - now, 0.0)
+        if backlog + self._interval > self.rate.period + self._slack:
+            retry_after = backlog + self._interval - self.rate.period
+            return Decision(False, self.rate, 0, backlog, retry_after)
+        self._tat[key] = now + backlog + self._interval
         if len(self._tat) > self._prune_at:
             self._prune(now)
-        return Decision(True, self.rate, self._remaining(now, new_tat), new_tat - now)
+        reset_after = backlog + self._interval
+        return Decision(True, self.rate, self._remaining(reset_after), reset_after)
 
-    def _remaining(self, now: float, tat: float) -> int:
-        # A tiny epsilon keeps float error from eating a whole request.
-        return max(0, int((self.rate.period - (tat - now)) / self._interval + 1e-9))
+    def _remaining(self, reset_after: float) -> int:
+        # The slack keeps float error (0.1 * 600 != 60.0) from eating a whole request.
+        used = (reset_after - self._slack) / self._interval
+        return max(0, self.rate.limit - math.ceil(used))
 
     def _prune(self, now: float) -> None:
         # A bucket whose quota is fully back is the same as no bucket: drop it.
