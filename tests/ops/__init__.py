@@ -1,0 +1,1 @@
+"""Tests for app/ops: rate limits, metrics, health, logs, CORS."""
