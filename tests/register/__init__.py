@@ -7,12 +7,21 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, inspect, select
+from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.models import Base, Organisation, OrganisationEvent, RegistryState, SyncArtifact, SyncRun
+from app.models import (
+    Base,
+    Organisation,
+    OrganisationEvent,
+    RegistryState,
+    SyncArtifact,
+    SyncLease,
+    SyncRun,
+)
 from app.register import sync as sync_module
+from app.register.locks import ADVISORY_LOCK_KEY, LEASE_NAME
 from app.register.sync import SyncReport, SyncRequest, run_sync
 from scrapers import FetchPolicy
 from tests.conftest import SAMPLE_SITE
@@ -74,6 +83,22 @@ def artifacts(engine: Engine, run_id: int | None = None) -> list[SyncArtifact]:
         query = query.where(SyncArtifact.sync_run_id == run_id)
     with Session(engine) as session:
         return list(session.scalars(query))
+
+
+def advisory_locks_held(engine: Engine) -> int:
+    """Sessions holding the sync's advisory lock on this database (Postgres)."""
+    query = text(
+        "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
+        "WHERE l.locktype = 'advisory' AND l.objid = :key AND d.datname = current_database()"
+    )
+    with engine.connect() as conn:
+        return int(conn.execute(query, {"key": ADVISORY_LOCK_KEY}).scalar_one())
+
+
+def lease(engine: Engine) -> SyncLease:
+    """The sync lease row (the lock on SQLite), detached."""
+    with Session(engine) as session:
+        return session.get_one(SyncLease, LEASE_NAME)
 
 
 def sync(engine: Engine, settings: Settings, source_url: str, **request: Any) -> SyncReport:

@@ -5,21 +5,32 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
+from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.models import EventKind, Organisation, SyncOutcome
+from app.models import EventKind, Organisation, SyncLease, SyncOutcome, utcnow
+from app.register.locks import SyncAlreadyRunning, sync_lock
+from app.register.sync import SyncReport
 from tests.conftest import REGISTER_DEV
 from tests.register import (
     AFFILIATES,
     WORKING_TOWARDS,
+    advisory_locks_held,
     artifacts,
     edited,
     events,
+    lease,
     mirror_dump,
     organisations,
     registry,
@@ -27,7 +38,14 @@ from tests.register import (
     sample_routes,
     sync,
 )
-from tests.support.httpserver import LocalServer, routes_from_site, serve, serve_site
+from tests.support.httpserver import (
+    LocalServer,
+    delayed,
+    routes_from_site,
+    serve,
+    serve_site,
+    status,
+)
 from tests.support.sitegen import Org, generate_register, generate_site, renamed
 
 TRUTH: list[dict[str, Any]] = json.loads(REGISTER_DEV.read_text(encoding="utf-8"))
@@ -341,3 +359,121 @@ def test_dry_run_of_a_listing_that_would_be_rejected_says_why_and_records_nothin
     assert mirror_dump(engine) == before
     assert len(runs(engine)) == 1
     assert artifacts(engine) == []
+
+
+# ---- One sync at a time -----------------------------------------------------------------
+
+
+def assert_lock_free(engine: Engine) -> None:
+    if engine.dialect.name == "postgresql":
+        assert advisory_locks_held(engine) == 0
+    else:
+        assert (lease(engine).holder, lease(engine).expires_at) == (None, None)
+    with sync_lock(engine, wait_seconds=0):
+        pass  # and anyone may take it at once
+
+
+def test_a_sync_refuses_to_start_while_another_holds_the_lock(
+    engine: Engine, settings: Settings, sample_server: LocalServer
+) -> None:
+    with sync_lock(engine, wait_seconds=0):
+        started = time.monotonic()
+        with pytest.raises(SyncAlreadyRunning):
+            sync(engine, settings, sample_server.url, lock_wait_seconds=0.3)
+        assert time.monotonic() - started >= 0.3  # it waited a little before giving up
+
+    assert runs(engine) == []
+    assert sample_server.paths_requested() == []  # refused before fetching anything
+    assert_lock_free(engine)
+
+
+def test_a_sync_in_progress_blocks_a_second_one_until_it_finishes(
+    engine: Engine, settings: Settings, sample_server: LocalServer
+) -> None:
+    sample_server.routes[AFFILIATES] = delayed(sample_server.routes[AFFILIATES], 1.0)
+    results: list[object] = []
+    first = threading.Thread(
+        target=lambda: results.append(sync(engine, settings, sample_server.url))
+    )
+    first.start()
+    deadline = time.monotonic() + 10
+    while AFFILIATES not in sample_server.paths_requested() and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+    with pytest.raises(SyncAlreadyRunning):
+        sync(engine, settings, sample_server.url, lock_wait_seconds=0.2)
+    first.join(timeout=30)
+
+    [report] = results
+    assert isinstance(report, SyncReport)
+    assert report.outcome is SyncOutcome.APPLIED
+    assert [r.outcome for r in runs(engine)] == ["applied"]
+    assert_lock_free(engine)
+    assert sync(engine, settings, sample_server.url).outcome is SyncOutcome.UNCHANGED
+
+
+def test_the_lock_is_released_after_a_sync_whatever_its_outcome(
+    engine: Engine, settings: Settings, sample_server: LocalServer
+) -> None:
+    assert sync(engine, settings, sample_server.url).outcome is SyncOutcome.APPLIED
+    assert_lock_free(engine)
+    assert sync(engine, settings, sample_server.url, dry_run=True).ok
+    assert_lock_free(engine)
+    sample_server.routes[AFFILIATES] = status(404)
+    assert sync(engine, settings, sample_server.url).outcome is SyncOutcome.FAILED
+    assert_lock_free(engine)
+    sample_server.routes[AFFILIATES] = edited(
+        AFFILIATES, lambda page: page.replace('class="affiliates"', 'class="partners"')
+    )
+    assert sync(engine, settings, sample_server.url).outcome is SyncOutcome.REJECTED
+    assert_lock_free(engine)
+
+
+# The lease row is the SQLite lock; Postgres uses the advisory lock instead.
+sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
+def set_lease(engine: Engine, holder: str, expires_in: float) -> None:
+    expires = utcnow() + dt.timedelta(seconds=expires_in)
+    with Session(engine) as session, session.begin():
+        session.execute(update(SyncLease).values(holder=holder, expires_at=expires))
+
+
+def dead_pid() -> int:
+    """The pid of a process that has exited (and been reaped)."""
+    with subprocess.Popen([sys.executable, "-c", ""]) as child:
+        child.wait()
+    return child.pid
+
+
+@sqlite_only
+def test_a_lease_left_by_a_dead_process_on_this_host_is_taken_over(engine: Engine) -> None:
+    set_lease(engine, f"{socket.gethostname()}:{dead_pid()}:deadbeef", expires_in=900)
+
+    with sync_lock(engine, wait_seconds=0):
+        assert lease(engine).holder.split(":")[-2] == str(os.getpid())  # type: ignore[union-attr]
+
+    assert_lock_free(engine)
+
+
+@sqlite_only
+@pytest.mark.parametrize(
+    "holder",
+    [
+        pytest.param(f"{socket.gethostname()}:{os.getppid()}:cafe", id="live-process"),
+        pytest.param(f"{socket.gethostname()}:{os.getpid()}:cafe", id="this-process"),
+        pytest.param("another-host:1:cafe", id="another-host"),
+        pytest.param("not a holder id", id="unreadable"),
+    ],
+)
+def test_a_lease_that_may_be_live_is_respected_until_it_expires(
+    engine: Engine, holder: str
+) -> None:
+    set_lease(engine, holder, expires_in=900)
+    with pytest.raises(SyncAlreadyRunning), sync_lock(engine, wait_seconds=0):
+        pass
+    assert lease(engine).holder == holder
+
+    set_lease(engine, holder, expires_in=-1)  # expired
+    with sync_lock(engine, wait_seconds=0):
+        assert lease(engine).holder != holder

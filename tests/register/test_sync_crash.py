@@ -12,16 +12,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine
 
 from app.config import Settings
-from app.models import SyncLease, SyncOutcome
-from app.register.locks import ADVISORY_LOCK_KEY, LEASE_NAME
+from app.models import SyncOutcome
 from tests.register import (
     CERTIFIED,
     WORKING_TOWARDS,
+    advisory_locks_held,
     edited,
+    lease,
     mirror_dump,
     runs,
     sample_routes,
@@ -61,22 +61,6 @@ def killed_sync(database_url: str, source_url: str, step: str) -> Killed:
         stdout, stderr = child.communicate(timeout=60)
     assert child.returncode == -signal.SIGKILL, stdout + stderr
     return Killed(child.pid, stdout)
-
-
-def advisory_locks_held(engine: Engine) -> int:
-    """How many sessions hold the sync's advisory lock on this database (Postgres)."""
-    query = text(
-        "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
-        "WHERE l.locktype = 'advisory' AND l.objid = :key AND d.datname = current_database()"
-    )
-    with engine.connect() as conn:
-        return int(conn.execute(query, {"key": ADVISORY_LOCK_KEY}).scalar_one())
-
-
-def lease(engine: Engine) -> SyncLease:
-    """The SQLite lease row, detached."""
-    with Session(engine) as session:
-        return session.get_one(SyncLease, LEASE_NAME)
 
 
 def assert_lock_left_only_by_the_dead(engine: Engine, killed: Killed) -> None:
