@@ -12,12 +12,18 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Indel
 
-from app.checks.normalise import compact_key, fold_text, normalise_name, typo_shaped
+from app.checks.normalise import (
+    compact_key,
+    drop_mistyped_legal_form,
+    fold_text,
+    normalise_name,
+    typo_shaped,
+    word_similarity,
+)
 
 MATCHED, NEEDS_REVIEW, NOT_LISTED = "matched", "needs_review", "not_listed"
 ALIAS_KINDS = frozenset({"trading", "former"})
@@ -35,7 +41,6 @@ ORGANISATION_TYPE_WORDS = frozenset(
 _COMMON_SHARE, _COMMON_MIN_ORGS = 0.15, 10
 _IGNORABLE = frozenset({"and"})  # "Evolve & Thrive" is "Evolve Thrive" in every sense that counts
 _GENERIC_WEIGHT = 0.3  # generic words still count a little towards similarity
-_TYPO_WORD_SIM = 0.95  # word similarity credited to a typo-shaped pair
 _SHORTLIST_SIZE, _SHORTLIST_CUTOFF, _POSTINGS_CAP = 20, 40.0, 50
 _MAX_CANDIDATES, _CANDIDATE_FLOOR, _REVIEW_FLOOR, _NEAR_WORD = 5, 30.0, 50.0, 0.6
 
@@ -102,16 +107,6 @@ def _words(normalised: str) -> tuple[str, ...]:
     return tuple(w for w in normalised.split() if w not in _IGNORABLE)
 
 
-@lru_cache(maxsize=1 << 16)
-def _word_sim(a: str, b: str) -> float:
-    """How alike two words are, 0..1; cached because a register repeats its words a lot."""
-    if a == b:
-        return 1.0
-    if typo_shaped(a, b):
-        return _TYPO_WORD_SIM
-    return Indel.normalized_similarity(a, b) ** 2  # squared: shared letters alone mean little
-
-
 def _keep_best(slot: dict[int, _Name], item: _Name) -> None:
     """Keep, per organisation, the most canonical of its names that share one key."""
     held = slot.get(item.entry.organisation_id)
@@ -119,75 +114,116 @@ def _keep_best(slot: dict[int, _Name], item: _Name) -> None:
         slot[item.entry.organisation_id] = item
 
 
+def _collect(
+    entries: Iterable[IndexEntry],
+) -> tuple[dict[str, tuple[_Name, ...]], Counter[str], int]:
+    """Names by normalised form, each word's count of organisations, the organisation count."""
+    groups: dict[str, dict[int, _Name]] = defaultdict(dict)
+    df: Counter[str] = Counter()
+    seen: set[int] = set()
+    for entry in entries:
+        if entry.organisation_id in seen:
+            raise ValueError(f"duplicate organisation_id {entry.organisation_id}")
+        seen.add(entry.organisation_id)
+        names = entry.names
+        if all(n.text != entry.name for n in names):
+            names = (IndexName(entry.name, "name"), *names)
+        org_words: set[str] = set()
+        for name in names:
+            # A name made only of a legal form ("Ltd") still gets a key of its own.
+            key = normalise_name(name.text) or fold_text(name.text)
+            if key:
+                compounds = _words(normalise_name(name.text, join_compounds=True) or key)
+                _keep_best(groups[key], _Name(entry, name, _words(key), compounds))
+                org_words.update(key.split())
+        df.update(org_words)
+    return {key: tuple(slot.values()) for key, slot in groups.items()}, df, len(seen)
+
+
+@dataclass(frozen=True, slots=True)
+class _WordStats:
+    """What the register's vocabulary says about each word: how much identity it carries."""
+
+    generic: frozenset[str]
+    weights: dict[str, float]
+    unknown_weight: float
+    vocabulary: frozenset[str]  # every word the register uses, joined compounds too
+
+    @classmethod
+    def of(cls, df: Counter[str], n_orgs: int, compounds: Iterable[str]) -> _WordStats:
+        common = max(_COMMON_MIN_ORGS, _COMMON_SHARE * n_orgs)
+        generic = ORGANISATION_TYPE_WORDS | {w for w, n in df.items() if n >= common}
+        # Smoothed IDF over organisations: a rare word carries identity, a common one little.
+        # A word the register never uses (often a typo) counts as its rarest word.
+        weights = {
+            w: (math.log((n_orgs + 1) / (n + 1)) + 1) * (_GENERIC_WEIGHT if w in generic else 1)
+            for w, n in df.items()
+        }
+        unknown = math.log((n_orgs + 1) / 2) + 1
+        return cls(generic, weights, unknown, frozenset(df).union(compounds))
+
+    def coverage(self, words: tuple[str, ...], other: tuple[str, ...]) -> float:
+        """Weighted share of `words` found (exactly or nearly) in `other`."""
+        total = got = 0.0
+        for word in words:
+            weight = self.weights.get(word, self.unknown_weight)
+            total += weight
+            if word in other:
+                got += weight
+            else:
+                got += weight * max([word_similarity(word, o) for o in other])
+        return got / total if total else 0.0
+
+    def similarity(self, query: tuple[str, ...], name: tuple[str, ...]) -> float:
+        """Identity-weighted F-score of the two word lists, 0..100."""
+        if not query or not name:
+            return 0.0
+        p, r = self.coverage(query, name), self.coverage(name, query)
+        return 200 * p * r / (p + r) if p + r else 0.0
+
+    def shares_distinctive_word(self, query: tuple[str, ...], name: tuple[str, ...]) -> bool:
+        """True when a non-generic query word is (nearly) one of the name's words."""
+        return any(
+            word not in self.generic
+            and max(Indel.normalized_similarity(word, w) for w in name) >= _NEAR_WORD
+            for word in query
+        )
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class MatchIndex:
     """Immutable name index for one registry version; safe to query from many threads."""
 
-    __slots__ = (
-        "_compact",
-        "_df",
-        "_exact",
-        "_generic",
-        "_key_names",
-        "_keys",
-        "_n_orgs",
-        "_postings",
-        "_unknown_weight",
-        "_vocabulary",
-        "_weights",
-    )
-
-    def __init__(self, groups: dict[str, dict[int, _Name]], df: Counter[str], n_orgs: int):
-        by_org = {key: tuple(slot.values()) for key, slot in groups.items()}
-        self._exact = by_org
-        compact: dict[str, dict[int, _Name]] = defaultdict(dict)
-        for key, items in by_org.items():
-            for item in items:
-                _keep_best(compact[compact_key(key)], item)
-        self._compact = {key: tuple(slot.values()) for key, slot in compact.items()}
-        self._keys = list(by_org)
-        self._key_names = [by_org[key] for key in self._keys]
-        postings: dict[str, list[int]] = defaultdict(list)
-        for i, key in enumerate(self._keys):
-            for word in set(key.split()):
-                postings[word].append(i)
-        self._postings = {w: tuple(ix) for w, ix in postings.items() if len(ix) <= _POSTINGS_CAP}
-        self._df, self._n_orgs = df, n_orgs
-        # Every word the register uses, joined compounds too: a query word found here is a
-        # different name, never a typo of another word.
-        self._vocabulary = frozenset(df).union(
-            *(item.compounds for items in by_org.values() for item in items)
-        )
-        common = max(_COMMON_MIN_ORGS, _COMMON_SHARE * n_orgs)
-        self._generic = ORGANISATION_TYPE_WORDS | {w for w, n in df.items() if n >= common}
-        self._weights = {word: self._weight(word) for word in df}
-        self._unknown_weight = self._weight("")
+    _exact: dict[str, tuple[_Name, ...]]
+    _compact: dict[str, tuple[_Name, ...]]  # the same names, spaces removed
+    _keys: list[str]  # the exact keys, in the order rapidfuzz reports them
+    _postings: dict[str, tuple[int, ...]]  # word -> positions in _keys, for rarer words
+    _stats: _WordStats
+    _size: int
 
     @classmethod
     def build(cls, entries: Iterable[IndexEntry]) -> MatchIndex:
         """Index every known name of every organisation."""
-        groups: dict[str, dict[int, _Name]] = defaultdict(dict)
-        df: Counter[str] = Counter()
-        seen: set[int] = set()
-        for entry in entries:
-            if entry.organisation_id in seen:
-                raise ValueError(f"duplicate organisation_id {entry.organisation_id}")
-            seen.add(entry.organisation_id)
-            names = entry.names
-            if all(n.text != entry.name for n in names):
-                names = (IndexName(entry.name, "name"), *names)
-            org_words: set[str] = set()
-            for name in names:
-                # A name made only of a legal form ("Ltd") still gets a key of its own.
-                key = normalise_name(name.text) or fold_text(name.text)
-                if key:
-                    compounds = _words(normalise_name(name.text, join_compounds=True) or key)
-                    _keep_best(groups[key], _Name(entry, name, _words(key), compounds))
-                    org_words.update(key.split())
-            df.update(org_words)
-        return cls(groups, df, len(seen))
+        exact, df, size = _collect(entries)
+        compact: dict[str, dict[int, _Name]] = defaultdict(dict)
+        postings: dict[str, list[int]] = defaultdict(list)
+        for i, (key, items) in enumerate(exact.items()):
+            for item in items:
+                _keep_best(compact[compact_key(key)], item)
+            for word in set(key.split()):
+                postings[word].append(i)
+        compounds = (w for items in exact.values() for item in items for w in item.compounds)
+        return cls(
+            exact,
+            {key: tuple(slot.values()) for key, slot in compact.items()},
+            list(exact),
+            {w: tuple(ix) for w, ix in postings.items() if len(ix) <= _POSTINGS_CAP},
+            _WordStats.of(df, size, compounds),
+            size,
+        )
 
     def __len__(self) -> int:
-        return self._n_orgs
+        return self._size
 
     def match(self, query: str) -> MatchResult:
         """Find the organisation a free-text name refers to, or say why not."""
@@ -203,21 +239,8 @@ class MatchIndex:
         return self._fuzzy(key, _words(normalise_name(query, join_compounds=True)))
 
     def _fuzzy(self, key: str, compounds: tuple[str, ...]) -> MatchResult:
-        query = _drop_typoed_suffix(_words(key))
-        compounds = _drop_typoed_suffix(compounds)
-        best: dict[int, tuple[_Verdict, _Name]] = {}
-        for item in self._shortlist(key, query):
-            verdict = self._compare(query, item.words)
-            if not verdict.aligned and compounds != query:
-                # "Safe-Hadns" is a slip in the long word "Safe-Hands", not in "Hands".
-                joined = self._compare(compounds, item.compounds)
-                verdict = joined if joined.aligned else verdict
-            held = best.get(item.entry.organisation_id)
-            if held is None or (verdict.aligned, verdict.score) > (held[0].aligned, held[0].score):
-                best[item.entry.organisation_id] = (verdict, item)
-        ranked = sorted(
-            best.values(), key=lambda vi: (-vi[0].aligned, -vi[0].score, vi[1].entry.name)
-        )
+        query = drop_mistyped_legal_form(_words(key))
+        ranked = self._rank(query, drop_mistyped_legal_form(compounds), key)
         candidates = tuple(
             item.candidate(v.score)
             for v, item in ranked
@@ -228,13 +251,33 @@ class MatchIndex:
             return _review(candidates, f"close to {len(aligned)} organisations")
         if aligned:
             verdict, item = aligned[0]
-            if all(w in self._generic for w in item.words):
+            if all(w in self._stats.generic for w in item.words):
                 return _review(candidates, f"{verdict.note}, in a name of generic words only")
             return _matched(item, "fuzzy", verdict.score, candidates, verdict.note)
         for verdict, item in ranked[:_MAX_CANDIDATES]:
-            if self._worth_review(query, verdict, item):
+            if verdict.score >= _REVIEW_FLOOR and self._stats.shares_distinctive_word(
+                query, item.words
+            ):
                 return _review(candidates, self._compare(query, item.words, True).note)
         return _not_listed("no registered name is close")
+
+    def _rank(
+        self, query: tuple[str, ...], compounds: tuple[str, ...], key: str
+    ) -> list[tuple[_Verdict, _Name]]:
+        """Each shortlisted organisation's best name, aligned ones first, then by score."""
+        best: dict[int, tuple[_Verdict, _Name]] = {}
+        for item in self._shortlist(key, query):
+            verdict = self._compare(query, item.words)
+            if not verdict.aligned and compounds != query:
+                # "Safe-Hadns" is a slip in the long word "Safe-Hands", not in "Hands".
+                joined = self._compare(compounds, item.compounds)
+                verdict = joined if joined.aligned else verdict
+            held = best.get(item.entry.organisation_id)
+            if held is None or (verdict.aligned, verdict.score) > (held[0].aligned, held[0].score):
+                best[item.entry.organisation_id] = (verdict, item)
+        return sorted(
+            best.values(), key=lambda vi: (-vi[0].aligned, -vi[0].score, vi[1].entry.name)
+        )
 
     def _shortlist(self, key: str, query: tuple[str, ...]) -> list[_Name]:
         """Names close as whole strings, plus names sharing a distinctive query word."""
@@ -246,24 +289,25 @@ class MatchIndex:
             limit=_SHORTLIST_SIZE,
             score_cutoff=_SHORTLIST_CUTOFF,
         )
-        indexes = {i for _, _, i in hits}
+        positions = {i for _, _, i in hits}
         for word in query:
-            if word not in self._generic:
-                indexes.update(self._postings.get(word, ()))
-        return [item for i in indexes for item in self._key_names[i]]
+            if word not in self._stats.generic:
+                positions.update(self._postings.get(word, ()))
+        return [item for i in positions for item in self._exact[self._keys[i]]]
 
     def _compare(
         self, query: tuple[str, ...], name: tuple[str, ...], explain: bool = False
     ) -> _Verdict:
         """Score and align; the note of a failed alignment is written only when asked for."""
-        score = self._similarity(query, name)
+        score = self._stats.similarity(query, name)
         if len(query) != len(name):
             return _Verdict(score, False, _word_count_note(query, name) if explain else "")
         diffs = [(q, n) for q, n in zip(query, name, strict=True) if q != n]
         if not diffs:
             return _Verdict(score, True, "same words, ignoring 'and' and a mistyped 'Limited'")
         q, n = diffs[0]
-        if len(diffs) == 1 and typo_shaped(q, n) and q not in self._vocabulary:
+        # A word the register itself uses is a different name, never a typo of another.
+        if len(diffs) == 1 and typo_shaped(q, n) and q not in self._stats.vocabulary:
             return _Verdict(score, True, f"typo-level difference in '{n}'")
         if not explain:
             return _Verdict(score, False, "")
@@ -271,49 +315,8 @@ class MatchIndex:
             return _Verdict(score, False, "same words in a different order")
         if len(diffs) > 1:
             return _Verdict(score, False, f"{len(diffs)} words differ, e.g. '{q}' vs '{n}'")
-        label = "generic" if n in self._generic else "distinctive"
+        label = "generic" if n in self._stats.generic else "distinctive"
         return _Verdict(score, False, f"differs in {label} word '{q}' vs '{n}'")
-
-    def _weight(self, word: str) -> float:
-        # Smoothed IDF over organisations: a rare word carries identity, a common one little.
-        # A word the register never uses (often a typo) counts as its rarest word.
-        df = self._df.get(word, 1)
-        idf = math.log((self._n_orgs + 1) / (df + 1)) + 1
-        return idf * (_GENERIC_WEIGHT if word in self._generic else 1.0)
-
-    def _coverage(self, words: tuple[str, ...], other: tuple[str, ...]) -> float:
-        """Weighted share of `words` found (exactly or nearly) in `other`."""
-        total = got = 0.0
-        for word in words:
-            weight = self._weights.get(word, self._unknown_weight)
-            total += weight
-            if word in other:
-                got += weight
-            else:
-                got += weight * max([_word_sim(word, o) for o in other])
-        return got / total if total else 0.0
-
-    def _similarity(self, query: tuple[str, ...], name: tuple[str, ...]) -> float:
-        """Identity-weighted F-score of the two word lists, 0..100."""
-        if not query or not name:
-            return 0.0
-        p, r = self._coverage(query, name), self._coverage(name, query)
-        return 200 * p * r / (p + r) if p + r else 0.0
-
-    def _worth_review(self, query: tuple[str, ...], verdict: _Verdict, item: _Name) -> bool:
-        """Close overall and sharing (or nearly sharing) a distinctive word."""
-        if verdict.score < _REVIEW_FLOOR:
-            return False
-        return any(
-            word not in self._generic
-            and max(Indel.normalized_similarity(word, w) for w in item.words) >= _NEAR_WORD
-            for word in query
-        )
-
-
-def _drop_typoed_suffix(words: tuple[str, ...]) -> tuple[str, ...]:
-    """Drop a final "Limtied": a legal form with a typo, not part of the name."""
-    return words[:-1] if len(words) > 1 and typo_shaped(words[-1], "limited") else words
 
 
 def _word_count_note(query: tuple[str, ...], name: tuple[str, ...]) -> str:
@@ -337,16 +340,8 @@ def _exact_result(items: tuple[_Name, ...], reason: str) -> MatchResult:
 def _matched(
     item: _Name, method: str, score: float, candidates: tuple[Candidate, ...], reason: str
 ) -> MatchResult:
-    return MatchResult(
-        MATCHED,
-        method,
-        round(score, 1),
-        item.name.text,
-        item.name.kind,
-        item.entry.organisation_id,
-        candidates,
-        reason,
-    )
+    where = (item.name.text, item.name.kind, item.entry.organisation_id)
+    return MatchResult(MATCHED, method, round(score, 1), *where, candidates, reason)
 
 
 def _review(candidates: tuple[Candidate, ...], reason: str) -> MatchResult:

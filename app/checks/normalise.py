@@ -16,7 +16,7 @@ import unicodedata
 from functools import lru_cache
 
 from anyascii import anyascii
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import Indel, Levenshtein
 
 # Removed before NFKC, because NFKC turns "™" into "TM" and anyascii turns "®" into "(R)".
 _MARKS = re.compile("[\u00ae\u00a9\u2122\u2120]")
@@ -50,6 +50,7 @@ _LEGAL_SUFFIXES: tuple[tuple[str, ...], ...] = (
 )
 # Whole-token spellings that mean the same thing.
 _TOKEN_SYNONYMS = {"saint": "st", "co": "company", "fdn": "foundation"}
+_TYPO_WORD_SIMILARITY = 0.95  # credited to a typo-shaped pair of words
 # Typo-level slips: a swap of adjacent letters or a doubled/undoubled letter from 6 letters;
 # any other single edit (first letter kept) from 10. Shorter words are names, not slips.
 _MIN_LEN_SLIP, _MIN_LEN_EDIT = 6, 10
@@ -143,3 +144,18 @@ def typo_shaped(a: str, b: str) -> bool:
         return True
     # Any other single edit only in very long words, where it rarely makes another real name.
     return shortest >= _MIN_LEN_EDIT and a[0] == b[0] and Levenshtein.distance(a, b) == 1
+
+
+@lru_cache(maxsize=1 << 16)
+def word_similarity(a: str, b: str) -> float:
+    """How alike two words are, 0..1 (cached: a register repeats its words a lot)."""
+    if a == b:
+        return 1.0
+    if typo_shaped(a, b):
+        return _TYPO_WORD_SIMILARITY
+    return Indel.normalized_similarity(a, b) ** 2  # squared: shared letters alone mean little
+
+
+def drop_mistyped_legal_form(words: tuple[str, ...]) -> tuple[str, ...]:
+    """Drop a final "Limtied": a legal form with a typo, not part of the name."""
+    return words[:-1] if len(words) > 1 and typo_shaped(words[-1], "limited") else words
