@@ -17,9 +17,11 @@ import structlog
 from fastapi import FastAPI
 from starlette.datastructures import MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import Settings
+from app.errors import problem_response
 from app.ops.metrics import UNMATCHED_ROUTE, AppMetrics
 from app.ops.ratelimit import RateLimiter, parse_rate_limit
 
@@ -43,6 +45,10 @@ CORS_EXPOSE_HEADERS = [
 ]
 
 access_log = structlog.get_logger("app.access")
+
+
+def _internal_error(path: str) -> Response:
+    return problem_response(500, "internal_error", "An unexpected error occurred.", instance=path)
 
 
 def request_id_from(scope: Scope) -> str:
@@ -78,13 +84,13 @@ class RequestContextMiddleware:
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
         state: dict[str, Any] = scope.setdefault("state", {})
-        status = 500
+        status, response_started = 500, False
         started = time.perf_counter()
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal status
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, response_started = message["status"], True
                 headers = MutableHeaders(scope=message)
                 headers[REQUEST_ID_HEADER] = request_id
                 decision = state.get("ratelimit")
@@ -95,6 +101,12 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_headers)
+        except Exception:
+            # Answer the 500 here so it carries the request id; Starlette's outer error
+            # middleware still logs the exception and sends nothing more.
+            if not response_started:
+                await _internal_error(scope["path"])(scope, receive, send_with_headers)
+            raise
         finally:
             self._finish(scope, state, status, time.perf_counter() - started)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -16,7 +17,7 @@ from app.ops.metrics import AppMetrics
 
 router = APIRouter(tags=["operations"])
 DATABASE_TIMEOUT_SECONDS = 2.0
-PROBLEM = {"model": None, "content": {"application/problem+json": {}}}
+PROBLEM: dict[str, Any] = {"model": None, "content": {"application/problem+json": {}}}
 
 
 class Health(BaseModel):

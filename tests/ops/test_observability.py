@@ -80,6 +80,22 @@ def test_request_id_is_generated_or_echoed_when_sane(client: TestClient) -> None
     assert len(too_long.headers["X-Request-ID"]) == 32
 
 
+def test_an_unexpected_error_is_a_500_problem_that_keeps_its_request_id(app: FastAPI) -> None:
+    @app.get("/test/boom")
+    async def boom() -> None:
+        raise RuntimeError("boom")
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/test/boom", headers={"X-Request-ID": "req-500"})
+        values = samples(client)
+
+    assert response.status_code == 500
+    assert response.json()["code"] == "internal_error"
+    assert response.headers["X-Request-ID"] == "req-500"
+    labels = frozenset({("method", "GET"), ("route", "/test/boom"), ("status", "500")})
+    assert values[("certlookup_http_requests_total", labels)] == 1
+
+
 def test_one_access_log_line_per_request_with_its_fields(
     database_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
