@@ -53,6 +53,7 @@ def test_dev_set_has_no_false_matches_and_recall_of_at_least_097(
 @pytest.mark.parametrize(
     ("vocabulary", "seed"),
     [(heldout.VOCAB_A, 1), (heldout.VOCAB_A, 7), (heldout.VOCAB_B, 2), (heldout.VOCAB_B, 11)],
+    ids=["A-1", "A-7", "B-2", "B-11"],
 )
 def test_heldout_sets_have_no_false_matches_and_recall_of_at_least_097(
     vocabulary: heldout.Vocabulary, seed: int
