@@ -8,6 +8,7 @@ access log line and updates the Prometheus metrics.
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 import uuid
@@ -45,6 +46,7 @@ CORS_EXPOSE_HEADERS = [
 ]
 
 access_log = structlog.get_logger("app.access")
+_access_stdlib_logger = logging.getLogger("app.access")
 
 
 def _internal_error(path: str) -> Response:
@@ -116,9 +118,12 @@ class RequestContextMiddleware:
         verdict = state.get("verdict")
         if verdict is not None:
             self.metrics.observe_verdict(verdict)
+        level = logging.WARNING if status >= 500 else logging.INFO
+        if not _access_stdlib_logger.isEnabledFor(level):
+            return  # structlog would build the whole event before stdlib drops it
         client = state.get("api_client")
         access_log.log(
-            30 if status >= 500 else 20,
+            level,
             "request",
             method=scope["method"],
             path=scope["path"],
