@@ -1,0 +1,333 @@
+"""Read queries behind the register endpoints. Never commits: the request owns the session.
+
+Search runs over the in-memory snapshot (one registry version, no database round trip);
+detail, changes and sync runs read the database inside one consistent read transaction.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from app.checks.normalise import compact_key, fold_text, normalise_name
+from app.checks.schemas import NameOut, ParentOut, RegisterStamp
+from app.checks.snapshot import OrganisationView, Snapshot
+from app.checks.verdicts import Clock
+from app.errors import InvalidInput
+from app.models import Organisation, OrganisationEvent, RegistryState, SyncRun
+from app.register import repository
+from app.register.schemas import (
+    ChangeOut,
+    EventOut,
+    OrganisationDetail,
+    OrganisationRef,
+    SyncRunOut,
+)
+
+MAX_QUERY_LENGTH = 300
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Separates the searchable forms of one organisation's names; no needle can contain it.
+_SEPARATOR = "|"
+
+
+# --- search over the snapshot -------------------------------------------------------------
+
+
+def _forms(text: str) -> Iterable[str]:
+    normalised = normalise_name(text)
+    return (normalised, compact_key(normalised), fold_text(text))
+
+
+@dataclass(frozen=True, slots=True)
+class SearchIndex:
+    """Every organisation of one snapshot in name order, with its searchable text."""
+
+    snapshot: Snapshot
+    entries: tuple[tuple[OrganisationView, str], ...]
+
+    @classmethod
+    def build(cls, snapshot: Snapshot) -> SearchIndex:
+        views = sorted(snapshot.organisations.values(), key=lambda v: (fold_text(v.name), v.id))
+        entries = []
+        for view in views:
+            names = {view.name, view.listed_name, *(name for name, _ in view.names)}
+            forms = {form for name in names for form in _forms(name) if form}
+            entries.append((view, _SEPARATOR.join(sorted(forms))))
+        return cls(snapshot, tuple(entries))
+
+
+_index_cache: list[SearchIndex] = []
+
+
+def search_index(snapshot: Snapshot) -> SearchIndex:
+    """The search index of this snapshot, built once per snapshot."""
+    cached = _index_cache[0] if _index_cache else None
+    if cached is not None and cached.snapshot is snapshot:
+        return cached
+    index = SearchIndex.build(snapshot)
+    _index_cache[:] = [index]  # one entry: an old snapshot is never asked again
+    return index
+
+
+def validate_search(q: str | None) -> str | None:
+    """The search text stripped (None for no search), or InvalidInput."""
+    if q is None or not q.strip():
+        return None
+    if len(q) > MAX_QUERY_LENGTH:
+        raise InvalidInput(f"q is longer than {MAX_QUERY_LENGTH} characters", code="invalid_query")
+    if _CONTROL.search(q):
+        raise InvalidInput("q contains control characters", code="invalid_query")
+    return q.strip()
+
+
+def search_organisations(
+    snapshot: Snapshot, q: str | None, statuses: frozenset[str]
+) -> list[OrganisationView]:
+    """Organisations with one of `statuses` whose names contain `q`, case- and accent-blind."""
+    entries = search_index(snapshot).entries
+    chosen = [(view, text) for view, text in entries if view.status in statuses]
+    if q is None:
+        return [view for view, _ in chosen]
+    needles = {form for form in _forms(q) if form}
+    return [view for view, text in chosen if any(needle in text for needle in needles)]
+
+
+# --- register stamp from the database ------------------------------------------------------
+
+
+def consistent_read(session: Session) -> RegistryState:
+    """Start a snapshot-isolated read and return the registry state it sees.
+
+    The registry state, organisations and events then all belong to one registry version,
+    so the ETag (from the state) always describes the body. A session some dependency has
+    already used keeps its own transaction.
+    """
+    if not session.in_transaction():
+        dialect = session.get_bind().dialect.name
+        if dialect == "postgresql":
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        elif dialect == "sqlite":
+            # pysqlite opens no transaction for reads: each SELECT would see the latest data.
+            session.connection().exec_driver_sql("BEGIN")
+    return repository.registry_state(session)
+
+
+def stamp_of(state: RegistryState, clock: Clock) -> RegisterStamp:
+    """Version and freshness of the registry state a database read saw."""
+    last = state.last_synced_at
+    return RegisterStamp(
+        version=state.version,
+        last_synced_at=last,
+        source_url=state.source_url,
+        stale=last is None or (clock.now - last).total_seconds() > clock.max_age_seconds,
+    )
+
+
+# --- organisation detail ------------------------------------------------------------------
+
+
+def _ref(org: Organisation) -> OrganisationRef:
+    return OrganisationRef(id=org.id, name=org.name, status=org.status)
+
+
+def _event(event: OrganisationEvent) -> EventOut:
+    return EventOut(
+        id=event.id,
+        kind=event.kind,
+        observed_at=event.observed_at,
+        effective_on=event.effective_on,
+        status_before=event.status_before,
+        status_after=event.status_after,
+        changes=event.changes,
+        registry_version=event.registry_version,
+    )
+
+
+def organisation_detail(
+    session: Session, organisation_id: int, stamp: RegisterStamp
+) -> OrganisationDetail | None:
+    """Every field, the parent, affiliates and history of one organisation; None if unknown."""
+    org = session.get(Organisation, organisation_id)
+    if org is None:
+        return None
+    parent = session.get(Organisation, org.parent_id) if org.parent_id else None
+    affiliates = session.scalars(
+        select(Organisation)
+        .where(Organisation.parent_id == org.id)
+        .order_by(Organisation.name, Organisation.id)
+    )
+    events = session.scalars(
+        select(OrganisationEvent)
+        .where(OrganisationEvent.organisation_id == org.id)
+        .order_by(OrganisationEvent.observed_at, OrganisationEvent.id)
+    )
+    return OrganisationDetail(
+        id=org.id,
+        name=org.name,
+        listed_name=org.listed_name,
+        status=org.status,
+        names=[NameOut(name=entry["name"], kind=entry["kind"]) for entry in org.names],
+        certificate_number=org.certificate_number,
+        certified_on=org.certified_on,
+        valid_until=org.valid_until,
+        settings=list(org.settings),
+        regions=list(org.regions),
+        website=org.website,
+        parent=ParentOut(id=parent.id, name=parent.name, status=parent.status) if parent else None,
+        parent_name=org.parent_name,
+        approved_on=org.approved_on,
+        note=org.note,
+        extra=dict(org.extra),
+        source_url=org.source_url,
+        first_seen_at=org.first_seen_at,
+        updated_at=org.updated_at,
+        removed_at=org.removed_at,
+        affiliates=[_ref(a) for a in affiliates],
+        history=[_event(e) for e in events],
+        register_=stamp,
+    )
+
+
+# --- change feed --------------------------------------------------------------------------
+
+_OFFSET_WITHOUT_PLUS = re.compile(r"(T.*\d) (\d{2}(:?\d{2})?)$")
+
+
+def parse_instant(raw: str, name: str) -> dt.datetime:
+    """A tz-aware UTC datetime from an ISO date (midnight UTC) or datetime with an offset."""
+    text = raw.strip()
+    # An unencoded "+" in a query string arrives as a space: "...T10:00:00 01:00".
+    text = _OFFSET_WITHOUT_PLUS.sub(r"\1+\2", text)
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return dt.datetime.combine(dt.date.fromisoformat(text), dt.time(), tzinfo=dt.UTC)
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ].+", text):
+            raise ValueError(text)
+        value = dt.datetime.fromisoformat(text)
+        if value.tzinfo is None:
+            raise InvalidInput(
+                f"{name} must say its time zone, e.g. {text}Z or {text}+00:00",
+                code="invalid_date",
+            )
+        return value.astimezone(dt.UTC)
+    except (ValueError, OverflowError):
+        raise InvalidInput(
+            f"{name} {raw!r} is not a real ISO 8601 date (YYYY-MM-DD) or date-time "
+            "with a time zone",
+            code="invalid_date",
+        ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeWindow:
+    """[since, until) over observed_at; either end may be open."""
+
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+
+    @classmethod
+    def parse(cls, since: str | None, until: str | None) -> ChangeWindow:
+        """The window from raw query values, or InvalidInput."""
+        start = parse_instant(since, "since") if since else None
+        end = parse_instant(until, "until") if until else None
+        if start is not None and end is not None and end <= start:
+            raise InvalidInput(
+                f"until ({end.isoformat()}) must be after since ({start.isoformat()})",
+                code="invalid_date_range",
+            )
+        return cls(start, end)
+
+
+def encode_cursor(event: ChangeOut) -> str:
+    """An opaque cursor pointing just after this event."""
+    raw = f"{event.observed_at.isoformat()}|{event.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
+    """The (observed_at, id) a cursor points after, or InvalidInput."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        moment, event_id = base64.urlsafe_b64decode(padded).decode().split("|")
+        when = dt.datetime.fromisoformat(moment)
+        if when.tzinfo is None:
+            raise ValueError(moment)
+        return when.astimezone(dt.UTC), int(event_id)
+    except (ValueError, UnicodeDecodeError, binascii.Error, OverflowError):
+        raise InvalidInput(
+            "cursor is not one this API returned; start again without it",
+            code="invalid_cursor",
+        ) from None
+
+
+def list_changes(
+    session: Session, window: ChangeWindow, after: tuple[dt.datetime, int] | None, limit: int
+) -> list[ChangeOut]:
+    """Up to `limit` events in the window (after the cursor), oldest first."""
+    query = select(OrganisationEvent, Organisation.name).join(
+        Organisation, Organisation.id == OrganisationEvent.organisation_id
+    )
+    if window.since is not None:
+        query = query.where(OrganisationEvent.observed_at >= window.since)
+    if window.until is not None:
+        query = query.where(OrganisationEvent.observed_at < window.until)
+    if after is not None:
+        moment, event_id = after
+        query = query.where(
+            or_(
+                OrganisationEvent.observed_at > moment,
+                and_(OrganisationEvent.observed_at == moment, OrganisationEvent.id > event_id),
+            )
+        )
+    query = query.order_by(OrganisationEvent.observed_at, OrganisationEvent.id).limit(limit)
+    return [
+        ChangeOut(
+            **_event(event).model_dump(),
+            organisation_id=event.organisation_id,
+            organisation_name=name,
+        )
+        for event, name in session.execute(query)
+    ]
+
+
+# --- sync runs ----------------------------------------------------------------------------
+
+
+def sync_run_out(run: SyncRun) -> SyncRunOut:
+    """The public view of a recorded run."""
+    return SyncRunOut.model_validate(run, from_attributes=True)
+
+
+@dataclass(frozen=True, slots=True)
+class SyncRunsSummary:
+    """What the ETag of the run list depends on."""
+
+    total: int
+    newest_id: int | None
+    last_finished_at: dt.datetime | None
+
+
+def sync_runs_summary(session: Session) -> SyncRunsSummary:
+    """How many runs there are, the newest id and the latest finish time."""
+    total, newest, finished = session.execute(
+        select(func.count(SyncRun.id), func.max(SyncRun.id), func.max(SyncRun.finished_at))
+    ).one()
+    return SyncRunsSummary(total, newest, finished)
+
+
+def list_sync_runs(session: Session, offset: int, limit: int) -> Sequence[SyncRunOut]:
+    """One page of runs, newest first."""
+    runs = session.scalars(select(SyncRun).order_by(SyncRun.id.desc()).offset(offset).limit(limit))
+    return [sync_run_out(run) for run in runs]
+
+
+def get_sync_run(session: Session, run_id: int) -> SyncRunOut:
+    """One recorded run."""
+    return sync_run_out(session.get_one(SyncRun, run_id))

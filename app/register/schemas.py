@@ -1,0 +1,190 @@
+"""Response and request bodies of the register endpoints (organisations, changes, sync runs)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.checks.schemas import OrganisationOut, RegisterStamp
+
+
+class StatusFilter(StrEnum):
+    """Statuses an organisation search can be limited to."""
+
+    CERTIFIED = "certified"
+    AFFILIATE = "affiliate"
+    WORKING_TOWARDS = "working_towards"
+    REMOVED = "removed"
+
+
+class _Stamped(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    register_: RegisterStamp = Field(
+        alias="register", description="Registry version and freshness of this answer."
+    )
+
+
+class PageLinks(BaseModel):
+    """Links to this and neighbouring pages (path and query, relative to the API root)."""
+
+    self: str = Field(description="This page.")
+    first: str = Field(description="The first page.")
+    last: str = Field(description="The last page (the first page when there are no results).")
+    next: str | None = Field(description="The next page; null on the last page.")
+    prev: str | None = Field(description="The previous page; null on the first page.")
+
+
+class OrganisationPage(_Stamped):
+    """One page of organisations, ordered by name."""
+
+    items: list[OrganisationOut] = Field(description="The organisations on this page.")
+    total: int = Field(description="How many organisations match, over all pages.")
+    page: int = Field(description="This page's number, from 1.")
+    page_size: int = Field(description="Most items per page.")
+    pages: int = Field(description="How many pages there are (0 when nothing matches).")
+    links: PageLinks = Field(description="Navigation links.")
+
+
+class OrganisationRef(BaseModel):
+    """Another organisation, briefly."""
+
+    id: int = Field(description="Organisation id.")
+    name: str = Field(description="Its name.")
+    status: str = Field(description="Its current status.")
+
+
+class EventOut(BaseModel):
+    """One observed change to an organisation."""
+
+    id: int = Field(description="Event id; increases with every recorded change.")
+    kind: str = Field(description="added, status_changed, renamed, details_changed or removed.")
+    observed_at: dt.datetime = Field(description="When the mirror saw the change (UTC).")
+    effective_on: dt.date | None = Field(
+        description="The register's own date for the change, where it states one."
+    )
+    status_before: str | None = Field(description="Status before the change (null if new).")
+    status_after: str | None = Field(description="Status after the change.")
+    changes: dict[str, list[Any]] = Field(description="Changed fields: {field: [before, after]}.")
+    registry_version: int = Field(description="The registry version the change created.")
+
+
+class OrganisationDetail(OrganisationOut, _Stamped):
+    """An organisation with every field, its affiliates and its history."""
+
+    extra: dict[str, Any] = Field(description="Other details the register lists, as written.")
+    source_url: str | None = Field(description="The register page it was last read from.")
+    first_seen_at: dt.datetime = Field(description="When the mirror first saw it (UTC).")
+    updated_at: dt.datetime = Field(description="When its record last changed (UTC).")
+    removed_at: dt.datetime | None = Field(
+        description="When it left the register (UTC); null while listed."
+    )
+    affiliates: list[OrganisationRef] = Field(
+        description="Certified providers: the affiliates delivering its curriculum."
+    )
+    history: list[EventOut] = Field(description="Every observed change, oldest first.")
+
+
+class ChangeOut(EventOut):
+    """One change in the feed, with the organisation it concerns."""
+
+    organisation_id: int = Field(description="The organisation that changed.")
+    organisation_name: str = Field(description="The organisation's current name.")
+
+
+class ChangeLinks(BaseModel):
+    """Links for walking the feed."""
+
+    self: str = Field(description="This page.")
+    next: str | None = Field(description="The next page; null when the window is exhausted.")
+
+
+class ChangePage(_Stamped):
+    """Changes observed in [since, until), oldest first."""
+
+    items: list[ChangeOut] = Field(description="The changes on this page.")
+    since: dt.datetime | None = Field(description="Start of the window (inclusive, UTC).")
+    until: dt.datetime | None = Field(description="End of the window (exclusive, UTC).")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page."
+    )
+    links: ChangeLinks = Field(description="Navigation links.")
+
+
+class RegisterCatalog(_Stamped):
+    """What the mirror holds and how fresh it is."""
+
+    version: int = Field(description="Registry version; increases whenever the mirror changes.")
+    source_url: str | None = Field(description="Where the register was last read from.")
+    first_synced_at: dt.datetime | None = Field(
+        description="First successful sync: `as_of` dates before it are answered `unknown`."
+    )
+    last_synced_at: dt.datetime | None = Field(description="Last successful sync (UTC).")
+    last_attempted_at: dt.datetime | None = Field(
+        description="Last sync attempt, whatever its outcome (UTC)."
+    )
+    last_changed_at: dt.datetime | None = Field(description="When the mirror last changed.")
+    stale: bool = Field(description="True when the data is older than the maximum age.")
+    max_age_hours: float = Field(description="The configured maximum age, in hours.")
+    counts: dict[str, int] = Field(
+        description="Organisations per status: certified, affiliate, working_towards, removed."
+    )
+    listed_total: int = Field(description="Organisations on the register now.")
+    organisation_total: int = Field(description="Every organisation known, removed included.")
+
+
+class SyncRunOut(BaseModel):
+    """One sync attempt and its outcome."""
+
+    id: int | None = Field(description="Run id; null for a dry run, which is not recorded.")
+    trigger: str = Field(description="What started it: scheduler, cli or api.")
+    source_url: str = Field(description="The register base URL read.")
+    started_at: dt.datetime = Field(description="Start (UTC).")
+    finished_at: dt.datetime | None = Field(description="End (UTC); null while running.")
+    outcome: str = Field(description="running, applied, unchanged, rejected, failed or dry_run.")
+    forced: bool = Field(description="True when an operator forced it past validation.")
+    reason: str | None = Field(description="Why it was rejected or failed.")
+    added: int = Field(description="Organisations added.")
+    changed: int = Field(description="Organisations changed (status, name or details).")
+    removed: int = Field(description="Organisations removed.")
+    rows_seen: int = Field(description="Listing rows read.")
+    pages_fetched: int = Field(description="Pages fetched.")
+    duration_ms: int | None = Field(description="How long it took, in milliseconds.")
+    registry_version: int | None = Field(description="Registry version after the run.")
+
+
+class SyncRunPage(BaseModel):
+    """One page of sync runs, newest first."""
+
+    items: list[SyncRunOut] = Field(description="The runs on this page.")
+    total: int = Field(description="How many runs are recorded.")
+    page: int = Field(description="This page's number, from 1.")
+    page_size: int = Field(description="Most items per page.")
+    pages: int = Field(description="How many pages there are.")
+    links: PageLinks = Field(description="Navigation links.")
+
+
+class SyncRunRequest(BaseModel):
+    """How to run a sync started over the API."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    force: bool = Field(False, description="Apply even if validation would reject the scrape.")
+    dry_run: bool = Field(False, description="Only report what would change; write nothing.")
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document, as every error is reported."""
+
+    type: str = Field(description="URI naming the problem type; ends with the code.")
+    title: str = Field(description="The HTTP status phrase.")
+    status: int = Field(description="The HTTP status code.")
+    detail: str = Field(description="What went wrong, for a person.")
+    code: str = Field(description="Stable machine-readable error code (see openapi.md).")
+    instance: str | None = Field(None, description="The request path.")
+    errors: list[dict[str, str]] | None = Field(
+        None, description="validation_error only: each invalid field (location, message)."
+    )
