@@ -135,8 +135,8 @@ def _is_doubling(a: str, b: str) -> bool:
 
 def typo_shaped(a: str, b: str) -> bool:
     """True when two different words differ by one slip of the fingers in a long word."""
-    if not (a.isalpha() and b.isalpha()):
-        return False  # numbers identify: "Unit 12" is not "Unit 21"
+    if [c for c in a if c.isdigit()] != [c for c in b if c.isdigit()]:
+        return False  # numbers identify: "Unit12" is not "Unit21", "Care4Kids" may be mistyped
     shortest = min(len(a), len(b))
     if shortest < _MIN_LEN_SLIP:
         return False  # "Mark"/"Mary", "Kent"/"Trent": short words are names, not slips

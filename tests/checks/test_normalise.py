@@ -150,6 +150,7 @@ def test_odd_input_never_raises() -> None:
         ("traiining", "training"),  # doubled letter
         ("asociates", "associates"),  # undoubled letter
         ("consultency", "consultancy"),  # one substitution in a very long word
+        ("crae4kids", "care4kids"),  # a slip in the letters of a word with a number
     ],
 )
 def test_typo_shaped_accepts_one_slip_in_a_long_word(typed: str, meant: str) -> None:
