@@ -117,7 +117,7 @@ def _authorise(page: Page, key: str) -> None:
     )
     scheme.locator("input").fill(key)
     scheme.locator("button.authorize").click()
-    expect(scheme.get_by_role("button", name="Logout")).to_be_visible()
+    expect(scheme.get_by_role("button", name="Logout")).to_be_visible(timeout=TIMEOUT_MS)
     page.locator(".modal-ux button.close-modal").click()
 
 
@@ -126,6 +126,14 @@ def _run_check(page: Page, name: str) -> None:
     operation.locator(".opblock-summary").click()
     operation.locator('tr[data-param-name="name"] input').fill(name)
     operation.locator("button.execute").click()
+
+
+def _expect_verdict(page: Page, verdict: str) -> None:
+    response = page.locator("#operations-checks-check_name .live-responses-table tr.response")
+    expect(response.locator(".response-col_status")).to_have_text("200", timeout=TIMEOUT_MS)
+    expect(response.locator(".response-col_description pre").first).to_contain_text(
+        f'"verdict": "{verdict}"', timeout=TIMEOUT_MS
+    )
 
 
 def test_analyst_authorises_with_a_key_and_gets_a_verdict_in_swagger_ui(
@@ -147,14 +155,12 @@ def test_analyst_authorises_with_a_key_and_gets_a_verdict_in_swagger_ui(
             with page.expect_request(lambda r: "/v1/check?" in r.url) as sent:
                 _run_check(page, CHECKED_NAME)
             sent_key = sent.value.headers.get("x-api-key")
-            response = page.locator("#operations-checks-check_name .live-responses-table")
-            expect(response.locator("tr.response .response-col_status")).to_have_text("200")
-            expect(
-                response.locator("tr.response .response-col_description pre").first
-            ).to_contain_text('"verdict": "certified"')
+            _expect_verdict(page, "certified")
             page.locator("#operations-checks-check_name").screenshot(path=str(SCREENSHOT))
             page.reload()
-            expect(page.locator(".auth-wrapper button.authorize.locked")).to_be_visible()
+            expect(page.locator(".auth-wrapper button.authorize.locked")).to_be_visible(
+                timeout=TIMEOUT_MS
+            )
             persisted = page.evaluate("() => window.localStorage.getItem('authorized')")
         finally:
             browser.close()
