@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine
@@ -47,7 +48,7 @@ def create(
 
 
 def _when(moment: dt.datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "-"
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else "-"
 
 
 @keys_cli.command("list")
@@ -55,9 +56,13 @@ def list_() -> None:
     """Show every key: id, name, prefix, scopes, created, last used, revoked."""
     with transaction(_engine()) as session:
         rows = list_keys(session)
-    table = Table(title="API keys")
-    for column in ("id", "name", "prefix", "scopes", "created", "last used", "revoked"):
-        table.add_column(column, no_wrap=column not in {"name"})
+    table = Table(title="API keys (times in UTC; last used is approximate)", box=box.SIMPLE_HEAD)
+    table.add_column("id", justify="right", no_wrap=True)
+    table.add_column("name", min_width=8, overflow="fold")
+    table.add_column("prefix", no_wrap=True)
+    table.add_column("scopes", no_wrap=True)
+    for column in ("created", "last used", "revoked"):
+        table.add_column(column)
     for row in rows:
         table.add_row(
             str(row.id),
@@ -82,6 +87,6 @@ def revoke(key_id: Annotated[int, typer.Argument(metavar="ID", help="The key's i
         err.print(f"[red]{exc.detail}[/]")
         raise typer.Exit(1) from None
     err.print(
-        f"Revoked key {row.id} ({row.name}, {row.prefix}) at {_when(row.revoked_at)}; "
+        f"Revoked key {row.id} ({row.name}, {row.prefix}) at {_when(row.revoked_at)} UTC; "
         f"servers stop accepting it within {CACHE_SECONDS:g} s."
     )
