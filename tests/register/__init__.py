@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import ssl
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.orm import Session
@@ -101,11 +103,23 @@ def lease(engine: Engine) -> SyncLease:
         return session.get_one(SyncLease, LEASE_NAME)
 
 
+# Built once: loading the CA bundle costs ~50 ms per client, and the tests sync ~150 times.
+_TLS = ssl.create_default_context()
+
+
+def local_client() -> httpx.Client:
+    """A client like scrapers.make_client's (the crawl sets User-Agent and timeouts per request)."""
+    return httpx.Client(
+        follow_redirects=True, max_redirects=FetchPolicy().max_redirects, verify=_TLS
+    )
+
+
 def sync(engine: Engine, settings: Settings, source_url: str, **request: Any) -> SyncReport:
     """run_sync against a local site, with a short lock wait."""
     request.setdefault("lock_wait_seconds", 1.0)
     request.setdefault("trigger", "test")
-    return run_sync(engine, settings, SyncRequest(source_url=source_url, **request))
+    with local_client() as client:
+        return run_sync(engine, settings, SyncRequest(source_url=source_url, **request), client)
 
 
 def sample_routes() -> dict[str, Response]:
