@@ -7,6 +7,7 @@ import math
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
+import structlog
 from fastapi import APIRouter, Body, Path, Query, Request, Response
 
 from app.auth.dependencies import AdminAccess, ReadAccess
@@ -15,6 +16,7 @@ from app.checks.verdicts import Clock, organisation_out, register_stamp
 from app.deps import EngineDep, HolderDep, SessionDep, SettingsDep, SnapshotDep
 from app.errors import Conflict, NotFound
 from app.models import SyncOutcome
+from app.ops.metrics import record_sync
 from app.register import queries
 from app.register.locks import SyncAlreadyRunning
 from app.register.schemas import (
@@ -34,6 +36,7 @@ from app.register.sync import SyncReport, SyncRequest, run_sync
 from app.web import make_etag, not_modified
 
 router = APIRouter(prefix="/v1", tags=["register"])
+log = structlog.get_logger(__name__)
 
 MAX_PAGE = 1_000_000
 MAX_PAGE_SIZE = 200
@@ -52,13 +55,16 @@ READ_ERRORS: dict[int | str, dict[str, Any]] = {
     304: {"description": "Not modified: If-None-Match matched the current ETag."},
     401: _problem("unauthorized: missing or unknown API key."),
     403: _problem("forbidden: the key lacks the read scope."),
-    422: _problem("validation_error (or the code named): a parameter is invalid."),
     429: _problem("rate_limited: too many requests; see Retry-After."),
 }
-SNAPSHOT_ERRORS = {
-    **READ_ERRORS,
-    503: _problem("index_not_ready: the register index is not loaded yet; see Retry-After."),
+NOT_READY: dict[int | str, dict[str, Any]] = {
+    503: _problem("index_not_ready: the register index is not loaded yet; see Retry-After.")
 }
+
+
+def _invalid(codes: str) -> dict[int | str, dict[str, Any]]:
+    return {422: _problem(f"A parameter is invalid: {codes}.")}
+
 
 Page = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page number, from 1.")]
 PageSize = Annotated[
@@ -70,20 +76,22 @@ def _clock(settings: SettingsDep) -> Clock:
     return Clock(dt.datetime.now(dt.UTC), settings.max_age_hours * 3600)
 
 
+def _link(request: Request, **replace: str) -> str:
+    """This request's path and query, with the given parameters replaced (or added)."""
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k not in replace]
+    query = urlencode([*kept, *replace.items()])
+    return f"{request.url.path}?{query}" if query else request.url.path
+
+
 def _page_links(request: Request, page: int, pages: int) -> PageLinks:
     """Links that keep the caller's other parameters and change only `page`."""
-    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
-
-    def at(number: int) -> str:
-        return f"{request.url.path}?{urlencode([*kept, ('page', str(number))])}"
-
     last = max(pages, 1)
     return PageLinks(
-        self=at(page),
-        first=at(1),
-        last=at(last),
-        next=at(page + 1) if page < pages else None,
-        prev=at(min(page - 1, last)) if page > 1 else None,
+        self=_link(request, page=str(page)),
+        first=_link(request, page="1"),
+        last=_link(request, page=str(last)),
+        next=_link(request, page=str(page + 1)) if page < pages else None,
+        prev=_link(request, page=str(min(page - 1, last))) if page > 1 else None,
     )
 
 
@@ -92,7 +100,7 @@ def _page_links(request: Request, page: int, pages: int) -> PageLinks:
     operation_id="list_organisations",
     summary="Search and browse organisations",
     response_model=OrganisationPage,
-    responses=SNAPSHOT_ERRORS,
+    responses={**READ_ERRORS, **_invalid("validation_error, invalid_query"), **NOT_READY},
 )
 async def list_organisations(
     request: Request,
@@ -141,7 +149,11 @@ async def list_organisations(
     operation_id="get_organisation",
     summary="One organisation with its names, parent, affiliates and history",
     response_model=OrganisationDetail,
-    responses={**READ_ERRORS, 404: _problem("organisation_not_found: no organisation has it.")},
+    responses={
+        **READ_ERRORS,
+        **_invalid("validation_error (id not a whole number from 1)"),
+        404: _problem("organisation_not_found: no organisation has this id."),
+    },
 )
 def get_organisation(
     request: Request,
@@ -166,7 +178,10 @@ def get_organisation(
     operation_id="list_changes",
     summary="Changes observed in a time window",
     response_model=ChangePage,
-    responses=READ_ERRORS,
+    responses={
+        **READ_ERRORS,
+        **_invalid("invalid_date, invalid_date_range, invalid_cursor, validation_error"),
+    },
 )
 def list_changes(
     request: Request,
@@ -194,27 +209,21 @@ def list_changes(
     window = queries.ChangeWindow.parse(since, until)
     after = queries.decode_cursor(cursor) if cursor else None
     stamp = queries.stamp_of(queries.consistent_read(session), _clock(settings))
-    etag = make_etag("changes", stamp, window, after, page_size)
+    etag = make_etag("changes", stamp, request.url.path, request.url.query)
     if cached := not_modified(request, response, etag):
         return cached
     items = queries.list_changes(session, window, after, page_size + 1)
     next_cursor = queries.encode_cursor(items[page_size - 1]) if len(items) > page_size else None
-    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
-    next_link = None
-    if next_cursor:
-        next_link = f"{request.url.path}?{urlencode([*kept, ('cursor', next_cursor)])}"
     return ChangePage(
         items=items[:page_size],
         since=window.since,
         until=window.until,
         next_cursor=next_cursor,
-        links=ChangeLinks(self=str(request.url.path) + _query(request), next=next_link),
+        links=ChangeLinks(
+            self=_link(request), next=_link(request, cursor=next_cursor) if next_cursor else None
+        ),
         register_=stamp,
     )
-
-
-def _query(request: Request) -> str:
-    return f"?{request.url.query}" if request.url.query else ""
 
 
 @router.get(
@@ -222,7 +231,7 @@ def _query(request: Request) -> str:
     operation_id="get_register",
     summary="What the mirror holds and how fresh it is",
     response_model=RegisterCatalog,
-    responses=SNAPSHOT_ERRORS,
+    responses={**READ_ERRORS, **NOT_READY},
 )
 async def get_register(
     request: Request,
@@ -259,7 +268,7 @@ async def get_register(
     operation_id="list_sync_runs",
     summary="Sync history, newest first",
     response_model=SyncRunPage,
-    responses=READ_ERRORS,
+    responses={**READ_ERRORS, **_invalid("validation_error")},
 )
 def list_sync_runs(
     request: Request,
@@ -271,7 +280,8 @@ def list_sync_runs(
 ) -> SyncRunPage | Response:
     """Every sync attempt with its outcome, reason, counts and duration."""
     summary = queries.sync_runs_summary(session)
-    if cached := not_modified(request, response, make_etag("runs", summary, page, page_size)):
+    etag = make_etag("runs", summary, request.url.path, request.url.query)
+    if cached := not_modified(request, response, etag):
         return cached
     pages = math.ceil(summary.total / page_size)
     return SyncRunPage(
@@ -316,7 +326,7 @@ def _dry_run_out(report: SyncReport, source_url: str) -> SyncRunOut:
         401: READ_ERRORS[401],
         403: _problem("forbidden: the key lacks the admin scope."),
         409: _problem("sync_already_running: another sync holds the lock; try again later."),
-        422: _problem("validation_error: the body is not {force, dry_run}."),
+        **_invalid("validation_error: the body is not {force, dry_run}"),
         429: READ_ERRORS[429],
     },
 )
@@ -345,8 +355,12 @@ def start_sync_run(
             code="sync_already_running",
             headers={"Retry-After": "30"},
         ) from None
+    record_sync(report.outcome.value)
     if report.outcome is SyncOutcome.DRY_RUN or report.run_id is None:
         response.status_code = 200
         return _dry_run_out(report, settings.source_url.rstrip("/"))
-    holder.refresh()
+    try:
+        holder.refresh()
+    except Exception:  # the run stands; the poller swaps the index in on its next pass
+        log.warning("index_refresh_failed", exc_info=True)
     return queries.get_sync_run(session, report.run_id)

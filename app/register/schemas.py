@@ -20,12 +20,8 @@ class StatusFilter(StrEnum):
     REMOVED = "removed"
 
 
-class _Stamped(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
-
-    register_: RegisterStamp = Field(
-        alias="register", description="Registry version and freshness of this answer."
-    )
+def _stamp() -> Any:
+    return Field(alias="register", description="Registry version and freshness of this answer.")
 
 
 class PageLinks(BaseModel):
@@ -38,8 +34,10 @@ class PageLinks(BaseModel):
     prev: str | None = Field(description="The previous page; null on the first page.")
 
 
-class OrganisationPage(_Stamped):
+class OrganisationPage(BaseModel):
     """One page of organisations, ordered by name."""
+
+    model_config = ConfigDict(populate_by_name=True)
 
     items: list[OrganisationOut] = Field(description="The organisations on this page.")
     total: int = Field(description="How many organisations match, over all pages.")
@@ -47,6 +45,7 @@ class OrganisationPage(_Stamped):
     page_size: int = Field(description="Most items per page.")
     pages: int = Field(description="How many pages there are (0 when nothing matches).")
     links: PageLinks = Field(description="Navigation links.")
+    register_: RegisterStamp = _stamp()
 
 
 class OrganisationRef(BaseModel):
@@ -72,8 +71,10 @@ class EventOut(BaseModel):
     registry_version: int = Field(description="The registry version the change created.")
 
 
-class OrganisationDetail(OrganisationOut, _Stamped):
+class OrganisationDetail(OrganisationOut):
     """An organisation with every field, its affiliates and its history."""
+
+    model_config = ConfigDict(populate_by_name=True)
 
     extra: dict[str, Any] = Field(description="Other details the register lists, as written.")
     source_url: str | None = Field(description="The register page it was last read from.")
@@ -86,6 +87,7 @@ class OrganisationDetail(OrganisationOut, _Stamped):
         description="Certified providers: the affiliates delivering its curriculum."
     )
     history: list[EventOut] = Field(description="Every observed change, oldest first.")
+    register_: RegisterStamp = _stamp()
 
 
 class ChangeOut(EventOut):
@@ -102,8 +104,10 @@ class ChangeLinks(BaseModel):
     next: str | None = Field(description="The next page; null when the window is exhausted.")
 
 
-class ChangePage(_Stamped):
+class ChangePage(BaseModel):
     """Changes observed in [since, until), oldest first."""
+
+    model_config = ConfigDict(populate_by_name=True)
 
     items: list[ChangeOut] = Field(description="The changes on this page.")
     since: dt.datetime | None = Field(description="Start of the window (inclusive, UTC).")
@@ -112,10 +116,13 @@ class ChangePage(_Stamped):
         description="Pass as `cursor` for the next page; null on the last page."
     )
     links: ChangeLinks = Field(description="Navigation links.")
+    register_: RegisterStamp = _stamp()
 
 
-class RegisterCatalog(_Stamped):
+class RegisterCatalog(BaseModel):
     """What the mirror holds and how fresh it is."""
+
+    model_config = ConfigDict(populate_by_name=True)
 
     version: int = Field(description="Registry version; increases whenever the mirror changes.")
     source_url: str | None = Field(description="Where the register was last read from.")
@@ -134,6 +141,7 @@ class RegisterCatalog(_Stamped):
     )
     listed_total: int = Field(description="Organisations on the register now.")
     organisation_total: int = Field(description="Every organisation known, removed included.")
+    register_: RegisterStamp = _stamp()
 
 
 class SyncRunOut(BaseModel):

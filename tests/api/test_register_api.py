@@ -41,6 +41,12 @@ PROMOTED = "Positive Bridges Consulting Ltd"  # working towards, then certified
 DROPPED = "Beacon Futures Associates Ltd"  # working towards, then gone
 
 
+def _publish(site: LocalServer, pages: dict[str, bytes]) -> None:
+    """Make `site` serve these pages from now on."""
+    site.routes.clear()
+    site.routes.update(routes_from_site(pages))
+
+
 def _second_register() -> dict[str, bytes]:
     """The sample register a month later: one rename, one promotion, one removal."""
     orgs = register_dev()
@@ -339,7 +345,7 @@ def test_sync_runs_list_newest_first_with_outcome_and_counts(
 def test_post_sync_run_applies_the_register_and_advances_the_index(
     synced_client: TestClient, site: LocalServer, as_admin: object
 ) -> None:
-    site.routes = routes_from_site(_second_register())
+    _publish(site, _second_register())
     response = synced_client.post("/v1/sync-runs", json={"force": False})
     assert response.status_code == 201, response.text
     run = response.json()
@@ -361,7 +367,7 @@ def test_post_sync_run_without_body_and_dry_run(
     unchanged = synced_client.post("/v1/sync-runs")
     assert unchanged.status_code == 201
     assert (unchanged.json()["outcome"], unchanged.json()["registry_version"]) == ("unchanged", 1)
-    site.routes = routes_from_site(_second_register())
+    _publish(site, _second_register())
     dry = synced_client.post("/v1/sync-runs", json={"dry_run": True})
     assert dry.status_code == 200
     assert (dry.json()["id"], dry.json()["outcome"], dry.json()["removed"]) == (None, "dry_run", 1)
@@ -373,7 +379,7 @@ def test_post_sync_run_records_a_rejected_scrape_and_keeps_the_mirror(
     synced_client: TestClient, site: LocalServer, as_admin: object
 ) -> None:
     orgs = [o for o in register_dev() if o["status"] != "certified"]
-    site.routes = routes_from_site(generate_site(orgs))
+    _publish(site, generate_site(orgs))
     run = synced_client.post("/v1/sync-runs", json={}).json()
     assert run["outcome"] == "rejected"
     assert run["reason"]
