@@ -14,19 +14,19 @@ from app.config import Settings
 from app.errors import Unavailable
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     """The settings the app was created with."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     """The app's database engine."""
     engine: Engine = request.app.state.engine
     return engine
 
 
-def get_holder(request: Request) -> SnapshotHolder:
+async def get_holder(request: Request) -> SnapshotHolder:
     """The holder of this process's current snapshot."""
     holder: SnapshotHolder = request.app.state.holder
     return holder

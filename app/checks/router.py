@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from app.auth.dependencies import ReadAccess
-from app.checks.inputs import validate_query
+from app.checks.inputs import CheckQuery, validate_query
 from app.checks.schemas import BatchItem, BatchRequest, BatchResult, CheckResult, ItemError
 from app.checks.verdicts import Clock, decide, register_stamp
 from app.deps import SettingsDep, SnapshotDep
@@ -18,8 +18,8 @@ from app.web import make_etag, not_modified, require_json
 
 router = APIRouter(prefix="/v1", tags=["checks"])
 MAX_BATCH = 1000
-PROBLEM = {"model": None, "content": {"application/problem+json": {}}}
-ERRORS = {
+PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
+ERRORS: dict[int | str, dict[str, Any]] = {
     304: {"description": "Not modified (If-None-Match matched the ETag)."},
     401: {**PROBLEM, "description": "Missing or unknown API key."},
     403: {**PROBLEM, "description": "The key lacks the read scope."},
@@ -54,20 +54,20 @@ async def check_name(
     clock = _clock(settings)
     query = validate_query(name, as_of, setting, clock.now.date())
     stamp = register_stamp(snapshot, clock)
-    etag = make_etag(
-        stamp.version,
-        stamp.last_synced_at,
-        stamp.stale,
-        clock.now.date(),
-        query.name,
-        query.as_of,
-        query.setting,
-    )
+    key = ("check", query, stamp.version, stamp.last_synced_at, stamp.stale, clock.now.date())
+    etag, verdict, body = snapshot.memo(key, lambda: _render(snapshot, query, clock, key))
     if cached := not_modified(request, response, etag):
         return cached
+    request.state.verdict = verdict
+    return Response(body, media_type="application/json", headers=dict(response.headers))
+
+
+def _render(
+    snapshot: SnapshotDep, query: CheckQuery, clock: Clock, key: tuple[object, ...]
+) -> tuple[str, str, bytes]:
+    """ETag, verdict and JSON body of one answer: computed once per snapshot and question."""
     result = decide(snapshot, query, clock)
-    request.state.verdict = result.verdict
-    return result
+    return make_etag(*key), str(result.verdict), result.model_dump_json(by_alias=True).encode()
 
 
 def _batch_item(index: int, raw: object, snapshot: SnapshotDep, clock: Clock) -> BatchItem:
@@ -80,7 +80,10 @@ def _batch_item(index: int, raw: object, snapshot: SnapshotDep, clock: Clock) ->
         return BatchItem(
             index=index, result=None, error=ItemError(code=exc.code, detail=exc.detail)
         )
-    return BatchItem(index=index, result=decide(snapshot, query, clock), error=None)
+    stamp = register_stamp(snapshot, clock)
+    key = ("result", query, stamp.version, stamp.last_synced_at, stamp.stale, clock.now.date())
+    result = snapshot.memo(key, lambda: decide(snapshot, query, clock))
+    return BatchItem(index=index, result=result, error=None)
 
 
 @router.post(

@@ -6,9 +6,10 @@ import datetime as dt
 import threading
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
+from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 from app.checks.matching import IndexEntry, IndexName, MatchIndex
 from app.models import Organisation, OrganisationEvent, OrganisationStatus, RegistryState, utcnow
 
+MAX_MEMO_ENTRIES = 50_000
 # Statuses that mean "on the register".
 LISTED = frozenset(s.value for s in OrganisationStatus) - {OrganisationStatus.REMOVED.value}
 
@@ -75,6 +77,21 @@ class Snapshot:
     """Every organisation the mirror has seen, for `as_of` questions."""
     counts: Mapping[str, int]
     built_at: dt.datetime = field(default_factory=utcnow)
+    rendered: dict[Hashable, Any] = field(default_factory=dict, compare=False, repr=False)
+    """Answers already computed from this snapshot; keys must include everything they
+    depend on besides the snapshot's organisations (sync times, staleness, the date)."""
+
+    def memo(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """A cached answer, computed once per key; the cache is bounded and per snapshot."""
+        try:
+            return self.rendered[key]
+        except KeyError:
+            pass
+        value = compute()
+        if len(self.rendered) >= MAX_MEMO_ENTRIES:
+            self.rendered.clear()  # crude but bounded; a new snapshot starts empty anyway
+        self.rendered[key] = value
+        return value
 
     def age_seconds(self, now: dt.datetime | None = None) -> float | None:
         """Seconds since the last successful sync; None if there never was one."""
@@ -149,11 +166,17 @@ def load_snapshot(session: Session) -> Snapshot:
         for org in session.scalars(select(Organisation).order_by(Organisation.id))
     }
     listed = [v for v in views.values() if v.status in LISTED]
+    listed_index = MatchIndex.build(map(_entry, listed))
+    # Until something is removed, everyone ever listed is everyone listed: build once.
+    if len(listed) == len(views):
+        ever_index = listed_index
+    else:
+        ever_index = MatchIndex.build(map(_entry, views.values()))
     return Snapshot(
         info=info,
         organisations=MappingProxyType(views),
-        listed=MatchIndex.build(map(_entry, listed)),
-        ever_listed=MatchIndex.build(map(_entry, views.values())),
+        listed=listed_index,
+        ever_listed=ever_index,
         counts=MappingProxyType(dict(Counter(v.status for v in views.values()))),
     )
 
