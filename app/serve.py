@@ -9,23 +9,28 @@ Exactly one scheduler per deployment:
 
 from __future__ import annotations
 
+import inspect
 import os
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import Any
 
 import structlog
 import uvicorn
 
 from app.config import Settings
 from app.db import make_engine, upgrade_database
-from app.ops.scheduler import SyncScheduler, run_until_stopped, start_scheduler, stop_scheduler
+from app.ops.scheduler import run_until_stopped, start_scheduler, stop_scheduler
 
 log = structlog.get_logger(__name__)
 APP_FACTORY = "app.main:create_app"
 SCHEDULER_ENV = "CERTLOOKUP_SCHEDULER"
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+# uvicorn's supervisor kills a worker that does not answer its ping within 5 s by default; a
+# worker still importing on a busy host takes longer, and would be killed over and over.
+WORKER_HEALTHCHECK_SECONDS = 30
 
 
 class StopRequest:
@@ -61,13 +66,9 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
     if settings.is_sqlite:
         # Once, before any worker starts: workers migrating one new file at once would race.
         upgrade_database(settings)
-    supervisor_scheduler: SyncScheduler | None = None
     if workers > 1:
         # Workers are spawned (not forked) and read the environment afresh.
         os.environ[SCHEDULER_ENV] = "false"
-        if settings.scheduler:
-            engine = make_engine(settings.sqlalchemy_url)
-            supervisor_scheduler = start_scheduler(settings, engine)
     log.info(
         "serve_starting",
         host=host,
@@ -75,7 +76,7 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
         workers=workers,
         scheduler=_where_scheduler_runs(settings, workers),
     )
-    try:
+    with _supervisor_scheduler(settings, enabled=workers > 1 and settings.scheduler):
         uvicorn.run(
             APP_FACTORY,
             factory=True,
@@ -83,11 +84,29 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
             port=port,
             workers=workers,
             access_log=False,  # the app logs each request itself
+            **_worker_options(workers),
         )
+
+
+@contextmanager
+def _supervisor_scheduler(settings: Settings, *, enabled: bool) -> Iterator[None]:
+    if not enabled:
+        yield
+        return
+    engine = make_engine(settings.sqlalchemy_url)
+    scheduler = start_scheduler(settings, engine)
+    try:
+        yield
     finally:
-        if supervisor_scheduler is not None:
-            with stop_on_signals():
-                stop_scheduler(supervisor_scheduler)
+        with stop_on_signals():  # uvicorn has returned: a second signal now exits at once
+            stop_scheduler(scheduler)
+        engine.dispose()
+
+
+def _worker_options(workers: int) -> dict[str, Any]:
+    if workers > 1 and "timeout_worker_healthcheck" in inspect.signature(uvicorn.run).parameters:
+        return {"timeout_worker_healthcheck": WORKER_HEALTHCHECK_SECONDS}
+    return {}
 
 
 def _where_scheduler_runs(settings: Settings, workers: int) -> str:

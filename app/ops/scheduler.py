@@ -220,6 +220,7 @@ class SyncScheduler(BackgroundScheduler):
     def __init__(self, sync_jobs: ScheduledSync, **options: Any) -> None:
         super().__init__(**options)
         self.sync_jobs = sync_jobs
+        self.catch_up_at_start = False
 
 
 def build_scheduler(
@@ -246,6 +247,7 @@ def build_scheduler(
         info = None
     if needs_catch_up(info, settings.max_age_hours, utcnow()):
         scheduler.add_job(jobs.catch_up, "date", run_date=now, id=CATCH_UP_JOB_ID)
+        scheduler.catch_up_at_start = True
     return scheduler
 
 
@@ -262,7 +264,7 @@ def start_scheduler(
         sync_cron=settings.sync_cron,
         timezone=str(TIMEZONE),
         next_sync=job.next_run_time.isoformat() if job and job.next_run_time else None,
-        catch_up=scheduler.get_job(CATCH_UP_JOB_ID) is not None,
+        catch_up=scheduler.catch_up_at_start,
     )
     return scheduler
 

@@ -261,6 +261,7 @@ def test_no_catch_up_sync_when_data_is_fresh(
     stopped.append(scheduler)
 
     assert scheduler.get_job(CATCH_UP_JOB_ID) is None
+    assert scheduler.catch_up_at_start is False
     assert scheduler.get_job(SYNC_JOB_ID) is not None
     # The catch-up job re-checks when it runs: another process may have synced meanwhile.
     assert ScheduledSync(engine, site_settings).catch_up() == "skipped"
