@@ -10,7 +10,7 @@ import base64
 import binascii
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import and_, func, or_, select
@@ -21,7 +21,7 @@ from app.checks.schemas import NameOut, ParentOut, RegisterStamp
 from app.checks.snapshot import OrganisationView, Snapshot
 from app.checks.verdicts import Clock
 from app.errors import InvalidInput
-from app.models import Organisation, OrganisationEvent, RegistryState, SyncRun
+from app.models import Organisation, OrganisationEvent, SyncRun
 from app.register import repository
 from app.register.schemas import (
     ChangeOut,
@@ -49,7 +49,7 @@ def _forms(text: str) -> Iterable[str]:
 class SearchIndex:
     """Every organisation of one snapshot in name order, with its searchable text."""
 
-    snapshot: Snapshot
+    organisations: Mapping[int, OrganisationView]
     entries: tuple[tuple[OrganisationView, str], ...]
 
     @classmethod
@@ -60,16 +60,17 @@ class SearchIndex:
             names = {view.name, view.listed_name, *(name for name, _ in view.names)}
             forms = {form for name in names for form in _forms(name) if form}
             entries.append((view, _SEPARATOR.join(sorted(forms))))
-        return cls(snapshot, tuple(entries))
+        return cls(snapshot.organisations, tuple(entries))
 
 
 _index_cache: list[SearchIndex] = []
 
 
 def search_index(snapshot: Snapshot) -> SearchIndex:
-    """The search index of this snapshot, built once per snapshot."""
+    """The search index of this snapshot's organisations, built once for them."""
     cached = _index_cache[0] if _index_cache else None
-    if cached is not None and cached.snapshot is snapshot:
+    # A snapshot refreshed only for new sync times shares its organisations: reuse the index.
+    if cached is not None and cached.organisations is snapshot.organisations:
         return cached
     index = SearchIndex.build(snapshot)
     _index_cache[:] = [index]  # one entry: an old snapshot is never asked again
@@ -102,25 +103,27 @@ def search_organisations(
 # --- register stamp from the database ------------------------------------------------------
 
 
-def consistent_read(session: Session) -> RegistryState:
-    """Start a snapshot-isolated read and return the registry state it sees.
+def consistent_read(session: Session) -> None:
+    """Make the rest of this session's reads see one snapshot of the database.
 
-    The registry state, organisations and events then all belong to one registry version,
-    so the ETag (from the state) always describes the body. A session some dependency has
-    already used keeps its own transaction.
+    The registry state, organisations, events and runs then all belong to one moment, so an
+    ETag computed from the first read always describes the body. A session some dependency
+    has already used keeps its own transaction.
     """
-    if not session.in_transaction():
-        dialect = session.get_bind().dialect.name
-        if dialect == "postgresql":
-            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-        elif dialect == "sqlite":
-            # pysqlite opens no transaction for reads: each SELECT would see the latest data.
-            session.connection().exec_driver_sql("BEGIN")
-    return repository.registry_state(session)
+    if session.in_transaction():
+        return
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    elif dialect == "sqlite":
+        # pysqlite opens no transaction for reads: each SELECT would see the latest data.
+        session.connection().exec_driver_sql("BEGIN")
 
 
-def stamp_of(state: RegistryState, clock: Clock) -> RegisterStamp:
-    """Version and freshness of the registry state a database read saw."""
+def read_stamp(session: Session, clock: Clock) -> RegisterStamp:
+    """Start a consistent read; the version and freshness of the registry state it sees."""
+    consistent_read(session)
+    state = repository.registry_state(session)
     last = state.last_synced_at
     return RegisterStamp(
         version=state.version,
@@ -315,7 +318,8 @@ class SyncRunsSummary:
 
 
 def sync_runs_summary(session: Session) -> SyncRunsSummary:
-    """How many runs there are, the newest id and the latest finish time."""
+    """Start a consistent read; how many runs there are, the newest id, the latest finish."""
+    consistent_read(session)
     total, newest, finished = session.execute(
         select(func.count(SyncRun.id), func.max(SyncRun.id), func.max(SyncRun.finished_at))
     ).one()

@@ -9,9 +9,10 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from app.auth.keys import Scope, create_key
 from app.checks.normalise import fold_text
 from app.config import Settings
-from app.db import make_engine
+from app.db import make_engine, transaction
 from app.register.locks import sync_lock
 from tests.api.conftest import SyncSite, register_dev
 from tests.support.httpserver import LocalServer, routes_from_site
@@ -397,6 +398,28 @@ def test_post_sync_run_is_409_while_another_sync_holds_the_lock(
         engine.dispose()
     _problem(response, 409, "sync_already_running")
     assert synced_client.get("/v1/sync-runs").json()["total"] == 1
+
+
+def _create_key(settings: Settings, scope: Scope) -> str:
+    engine = make_engine(settings.sqlalchemy_url)
+    try:
+        with transaction(engine) as session:
+            return create_key(session, f"test {scope.value}", scope, settings.key_pepper).key
+    finally:
+        engine.dispose()
+
+
+def test_post_sync_run_needs_an_admin_key(
+    synced_client: TestClient, api_settings: Settings
+) -> None:
+    read_key = _create_key(api_settings, Scope.READ)
+    admin_key = _create_key(api_settings, Scope.ADMIN)
+    _problem(synced_client.post("/v1/sync-runs"), 401, "unauthorized")
+    forbidden = synced_client.post("/v1/sync-runs", headers={"X-API-Key": read_key})
+    _problem(forbidden, 403, "forbidden")
+    bearer = {"Authorization": f"Bearer {admin_key}"}
+    assert synced_client.post("/v1/sync-runs", headers=bearer).status_code == 201
+    assert synced_client.get("/v1/sync-runs").json()["total"] == 2
 
 
 def test_post_sync_run_rejects_bad_bodies(client: TestClient, as_admin: object) -> None:
