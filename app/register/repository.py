@@ -47,7 +47,13 @@ def _insert_new(session: Session, changes: list[Change], now: dt.datetime) -> li
         {**c.values, "status": c.status_after, "first_seen_at": now, "updated_at": now}
         for c in changes
     ]
-    statement = insert(Organisation).returning(Organisation.id, sort_by_parameter_order=True)
+    # render_nulls: every row then has the same columns, so the rows go out in a few batches
+    # (by default a None is left out, and each pattern of missing columns is its own batch).
+    statement = (
+        insert(Organisation)
+        .execution_options(render_nulls=True)
+        .returning(Organisation.id, sort_by_parameter_order=True)
+    )
     return list(session.scalars(statement, rows))
 
 
@@ -143,7 +149,7 @@ def apply_diff(
         if c.organisation_id is not None
     ]
     if events:
-        session.execute(insert(OrganisationEvent), events)
+        session.execute(insert(OrganisationEvent).execution_options(render_nulls=True), events)
     link_affiliates(session)
 
 
