@@ -29,13 +29,19 @@ class SplitName:
     """The NHS team suffix that was removed from the name, if any."""
 
 
+# What strip_control_chars deletes: every control character (category Cc, exactly U+0000-U+001F
+# and U+007F-U+009F) that is not whitespace, and the invisible ones. A translate table does in C
+# what a per-character test did in Python (that was a sixth of the time to parse a listing).
+_DELETED = {
+    code: None
+    for code in range(0xA0)
+    if unicodedata.category(chr(code)) == "Cc" and not chr(code).isspace()
+} | {ord(ch): None for ch in _INVISIBLE}
+
+
 def strip_control_chars(text: str) -> str:
     """Remove NUL, other control characters and invisible format characters."""
-    return "".join(
-        ch
-        for ch in text
-        if ch.isspace() or (unicodedata.category(ch) != "Cc" and ch not in _INVISIBLE)
-    )
+    return text.translate(_DELETED)
 
 
 def clean_text(text: str) -> str:
