@@ -117,7 +117,9 @@ def _authorise(page: Page, key: str) -> None:
     )
     scheme.locator("input").fill(key)
     scheme.locator("button.authorize").click()
-    expect(scheme.get_by_role("button", name="Logout")).to_be_visible(timeout=TIMEOUT_MS)
+    # Swagger UI 5 labels this button "Remove authorization" for assistive tech; its text
+    # is still "Logout".
+    expect(scheme.locator("button", has_text="Logout")).to_be_visible(timeout=TIMEOUT_MS)
     page.locator(".modal-ux button.close-modal").click()
 
 
