@@ -125,8 +125,22 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+# FastAPI answers 422 for malformed JSON but 400 with this detail for body bytes it cannot
+# even decode (e.g. invalid UTF-16): both are an invalid body, documented as 422.
+UNDECODABLE_BODY = "There was an error parsing the body"
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.detail == UNDECODABLE_BODY:
+        error = {"location": "body", "message": "not decodable as JSON text"}
+        return problem_response(
+            422,
+            "validation_error",
+            f"{error['location']}: {error['message']}",
+            instance=request.url.path,
+            errors=[error],
+        )
     codes = {404: "not_found", 405: "method_not_allowed", 415: "unsupported_media_type"}
     code = codes.get(exc.status_code, f"http_{exc.status_code}")
     detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
