@@ -32,9 +32,9 @@ async def get_holder(request: Request) -> SnapshotHolder:
     return holder
 
 
-async def get_snapshot(request: Request) -> Snapshot:
+def current_snapshot(request: Request) -> Snapshot:
     """The snapshot answering this request; one object, so one registry version throughout."""
-    snapshot = request.app.state.holder.snapshot
+    snapshot: Snapshot | None = request.app.state.holder.snapshot
     if snapshot is None:
         raise Unavailable(
             "the register index is not loaded yet",
@@ -42,6 +42,11 @@ async def get_snapshot(request: Request) -> Snapshot:
             headers={"Retry-After": "5"},
         )
     return snapshot
+
+
+async def get_snapshot(request: Request) -> Snapshot:
+    """The snapshot answering this request (the dependency form of current_snapshot)."""
+    return current_snapshot(request)
 
 
 def get_db_session(request: Request) -> Iterator[Session]:

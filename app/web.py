@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from fastapi import Request, Response
 
-NOT_MODIFIED_HEADERS = ("etag", "cache-control", "vary")
+CACHE_CONTROL = "private, no-cache"
 
 
 def make_etag(*parts: object) -> str:
@@ -16,7 +16,8 @@ def make_etag(*parts: object) -> str:
     return f'W/"{digest}"'
 
 
-def _matches(header: str | None, etag: str) -> bool:
+def etag_matches(header: str | None, etag: str) -> bool:
+    """True when an If-None-Match header names this ETag (weak comparison) or is *."""
     if not header:
         return False
     if header.strip() == "*":
@@ -29,10 +30,10 @@ def _matches(header: str | None, etag: str) -> bool:
 def not_modified(request: Request, response: Response, etag: str) -> Response | None:
     """Set the ETag; return a 304 to send instead when the client already has this version."""
     response.headers["ETag"] = etag
-    response.headers.setdefault("Cache-Control", "private, no-cache")
-    if _matches(request.headers.get("if-none-match"), etag):
+    response.headers.setdefault("Cache-Control", CACHE_CONTROL)
+    if etag_matches(request.headers.get("if-none-match"), etag):
         return Response(
-            status_code=304, headers={"ETag": etag, "Cache-Control": "private, no-cache"}
+            status_code=304, headers={"ETag": etag, "Cache-Control": CACHE_CONTROL}
         )
     return None
 

@@ -36,14 +36,19 @@ class Clock:
     max_age_seconds: float
 
 
+def is_stale(snapshot: Snapshot, clock: Clock) -> bool:
+    """True when the last successful sync is older than the maximum age (or never was)."""
+    age = snapshot.age_seconds(clock.now)
+    return age is None or age > clock.max_age_seconds
+
+
 def register_stamp(snapshot: Snapshot, clock: Clock) -> RegisterStamp:
     """Version and freshness of the snapshot that answered."""
-    age = snapshot.age_seconds(clock.now)
     return RegisterStamp(
         version=snapshot.info.version,
         last_synced_at=snapshot.info.last_synced_at,
         source_url=snapshot.info.source_url,
-        stale=age is None or age > clock.max_age_seconds,
+        stale=is_stale(snapshot, clock),
     )
 
 
