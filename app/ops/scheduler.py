@@ -157,7 +157,9 @@ class ScheduledSync:
             log.warning("scheduled_sync_dedupe_check_failed", exc_info=True)
             recent = False
         if recent:
-            log.info("scheduled_sync_skipped", reason="a sync already started for this tick")
+            log.info(
+                "scheduled_sync_skipped", job="tick", reason="a sync already started for this tick"
+            )
             return "skipped"
         return self._sync("tick")
 
