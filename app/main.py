@@ -93,7 +93,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.holder = SnapshotHolder(app.state.engine)
     install_error_handlers(app)
     install_middleware(app, settings)
-    install_docs(app)
+    # Routes match in order: the lookup hot path first, the docs last.
     for router in (checks_router, register_router, ops_router):
         app.include_router(router)
+    install_docs(app)
     return app

@@ -22,7 +22,7 @@ from app.checks.verdicts import Clock, decide, is_stale, register_stamp
 from app.config import Settings
 from app.deps import SettingsDep, SnapshotDep, current_snapshot
 from app.errors import InvalidInput, ServiceError
-from app.web import CACHE_CONTROL, etag_matches, make_etag, require_json
+from app.web import CACHE_CONTROL, etag_matches, make_etag, raw_headers, require_json
 
 router = APIRouter(prefix="/v1", tags=["checks"])
 MAX_BATCH = 1000
@@ -83,7 +83,8 @@ async def check_name(request: Request) -> Response:
     # The hot path reads its parameters and key itself instead of through dependency
     # injection, which measured at several times the cost of the lookup (see
     # benchmarks/reports/check.md); openapi_extra documents the same parameters and security.
-    await read_access_from_headers(request)
+    headers = raw_headers(request, b"x-api-key", b"authorization", b"if-none-match")
+    await read_access_from_headers(request, headers)
     snapshot = current_snapshot(request)
     clock = _clock(request.app.state.settings)
     params = request.query_params
@@ -100,11 +101,11 @@ async def check_name(request: Request) -> Response:
         clock.now.date(),
     )
     etag, verdict, body = snapshot.memo(key, lambda: _render(snapshot, query, clock, key))
-    headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
-    if etag_matches(request.headers.get("if-none-match"), etag):
-        return Response(status_code=304, headers=headers)
+    caching = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
+    if etag_matches(headers.get(b"if-none-match"), etag):
+        return Response(status_code=304, headers=caching)
     request.state.verdict = verdict
-    return Response(body, media_type="application/json", headers=headers)
+    return Response(body, media_type="application/json", headers=caching)
 
 
 def _render(

@@ -141,6 +141,7 @@ class AppMetrics:
         PlatformCollector(registry=self.registry)
         self.registry.register(GC_COLLECTOR)
         self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+        self._verdict_children: dict[str, Counter] = {}
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count one finished request (route is the template, e.g. /v1/organisations/{id})."""
@@ -157,7 +158,11 @@ class AppMetrics:
 
     def observe_verdict(self, verdict: object) -> None:
         """Count one verdict (a Verdict enum member or its string value)."""
-        self._verdicts.labels(str(getattr(verdict, "value", verdict))).inc()
+        label = str(getattr(verdict, "value", verdict))
+        child = self._verdict_children.get(label)
+        if child is None:
+            child = self._verdict_children[label] = self._verdicts.labels(label)
+        child.inc()
 
     def render(self, accept: str | None) -> tuple[bytes, str]:
         """The exposition body and its content type (OpenMetrics if the scraper asks)."""

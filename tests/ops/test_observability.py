@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -70,14 +71,16 @@ def seed_register(app: FastAPI, version: int, synced_hours_ago: float) -> None:
 
 def test_request_id_is_generated_or_echoed_when_sane(client: TestClient) -> None:
     generated = client.get("/healthz")
+    another = client.get("/healthz")
     echoed = client.get("/healthz", headers={"X-Request-ID": "abc-123.trace:7"})
     replaced = client.get("/healthz", headers={"X-Request-ID": "bad id\twith spaces"})
     too_long = client.get("/healthz", headers={"X-Request-ID": "a" * 200})
 
-    assert len(generated.headers["X-Request-ID"]) == 32
+    assert re.fullmatch(r"[0-9a-f]{12}-[0-9a-f]+", generated.headers["X-Request-ID"])
+    assert another.headers["X-Request-ID"] != generated.headers["X-Request-ID"]
     assert echoed.headers["X-Request-ID"] == "abc-123.trace:7"
     assert replaced.headers["X-Request-ID"] not in ("", "bad id\twith spaces")
-    assert len(too_long.headers["X-Request-ID"]) == 32
+    assert re.fullmatch(r"[0-9a-f]{12}-[0-9a-f]+", too_long.headers["X-Request-ID"])
 
 
 def test_an_unexpected_error_is_a_500_problem_that_keeps_its_request_id(app: FastAPI) -> None:
