@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from app.checks.snapshot import Snapshot, SnapshotHolder
 from app.config import Settings
 from app.errors import Unavailable
+from app.register.background import BackgroundSyncs
 
 
 async def get_settings_dep(request: Request) -> Settings:
@@ -30,6 +31,12 @@ async def get_holder(request: Request) -> SnapshotHolder:
     """The holder of this process's current snapshot."""
     holder: SnapshotHolder = request.app.state.holder
     return holder
+
+
+async def get_background_syncs(request: Request) -> BackgroundSyncs:
+    """The runner of API-started syncs (created by the app's lifespan)."""
+    syncs: BackgroundSyncs = request.app.state.syncs
+    return syncs
 
 
 def current_snapshot(request: Request) -> Snapshot:
@@ -63,5 +70,6 @@ def get_db_session(request: Request) -> Iterator[Session]:
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 HolderDep = Annotated[SnapshotHolder, Depends(get_holder)]
+SyncsDep = Annotated[BackgroundSyncs, Depends(get_background_syncs)]
 SnapshotDep = Annotated[Snapshot, Depends(get_snapshot)]
 SessionDep = Annotated[Session, Depends(get_db_session)]

@@ -22,6 +22,7 @@ from app.ops.docs import install_docs
 from app.ops.middleware import install_middleware
 from app.ops.router import router as ops_router
 from app.ops.scheduler import start_scheduler
+from app.register.background import BackgroundSyncs
 from app.register.router import router as register_router
 
 log = structlog.get_logger(__name__)
@@ -62,6 +63,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(holder.refresh, force=True)
     except Exception:
         log.warning("index_load_failed", exc_info=True)
+    app.state.syncs = BackgroundSyncs(engine, settings, holder)
     poller = asyncio.create_task(_poll_registry(holder, settings.index_poll_seconds))
     scheduler = start_scheduler(settings, engine, holder) if settings.scheduler else None
     try:
@@ -72,6 +74,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await poller
         if scheduler is not None:
             scheduler.shutdown(wait=False)
+        await run_in_threadpool(app.state.syncs.shutdown)  # lets an API-started sync finish
         engine.dispose()
 
 

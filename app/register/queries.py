@@ -332,6 +332,7 @@ def list_sync_runs(session: Session, offset: int, limit: int) -> Sequence[SyncRu
     return [sync_run_out(run) for run in runs]
 
 
-def get_sync_run(session: Session, run_id: int) -> SyncRunOut:
-    """One recorded run."""
-    return sync_run_out(session.get_one(SyncRun, run_id))
+def get_sync_run(session: Session, run_id: int) -> SyncRunOut | None:
+    """One recorded run as it is now, or None when no run has this id."""
+    run = session.get(SyncRun, run_id)
+    return sync_run_out(run) if run is not None else None

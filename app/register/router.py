@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-import structlog
 from fastapi import APIRouter, Body, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from app.auth.dependencies import AdminAccess, ReadAccess
 from app.checks.snapshot import LISTED
 from app.checks.verdicts import Clock, organisation_out, register_stamp
-from app.deps import EngineDep, HolderDep, SessionDep, SettingsDep, SnapshotDep
+from app.config import Settings
+from app.deps import EngineDep, SessionDep, SettingsDep, SnapshotDep, SyncsDep
 from app.errors import Conflict, NotFound
-from app.models import SyncOutcome
 from app.ops.metrics import record_sync
 from app.register import queries
 from app.register.locks import SyncAlreadyRunning
@@ -37,7 +40,6 @@ from app.register.sync import SyncReport, SyncRequest, run_sync
 from app.web import make_etag, not_modified
 
 router = APIRouter(prefix="/v1", tags=["register"])
-log = structlog.get_logger(__name__)
 
 MAX_PAGE = 1_000_000
 MAX_PAGE_SIZE = 200
@@ -297,6 +299,38 @@ def list_sync_runs(
     )
 
 
+def _recorded_run(session: Session, run_id: int) -> SyncRunOut:
+    run = queries.get_sync_run(session, run_id)
+    if run is None:
+        raise NotFound(f"no sync run has id {run_id}", code="sync_run_not_found")
+    return run
+
+
+@router.get(
+    "/sync-runs/{id}",
+    operation_id="get_sync_run",
+    summary="One sync run, as it is now",
+    response_model=SyncRunOut,
+    responses={
+        **READ_ERRORS,
+        **_invalid("validation_error (id not a whole number from 1)"),
+        404: _problem("sync_run_not_found: no sync run has this id."),
+    },
+)
+def get_sync_run(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    client: ReadAccess,
+    id: Annotated[int, Path(ge=1, le=2**31 - 1, description="Sync run id.")],
+) -> SyncRunOut | Response:
+    """One run: poll it after starting a sync until its outcome is no longer `running`."""
+    run = _recorded_run(session, id)
+    if cached := not_modified(request, response, make_etag("run", run.model_dump())):
+        return cached
+    return run
+
+
 def _dry_run_out(report: SyncReport, source_url: str) -> SyncRunOut:
     finished = dt.datetime.now(dt.UTC)
     return SyncRunOut(
@@ -318,13 +352,44 @@ def _dry_run_out(report: SyncReport, source_url: str) -> SyncRunOut:
     )
 
 
+@contextmanager
+def _conflict_while_syncing() -> Iterator[None]:
+    """Turn "another sync holds the lock" into a 409 problem."""
+    try:
+        yield
+    except SyncAlreadyRunning:
+        raise Conflict(
+            "another sync is already running; try again when it has finished",
+            code="sync_already_running",
+            headers={"Retry-After": "30"},
+        ) from None
+
+
+def _dry_run(engine: Engine, settings: Settings, request: SyncRequest) -> SyncRunOut:
+    """Fetch, validate and diff while the client waits; nothing is written or recorded."""
+    with _conflict_while_syncing():
+        report = run_sync(engine, settings, request)
+    record_sync(report.outcome.value)
+    return _dry_run_out(report, settings.source_url.rstrip("/"))
+
+
 @router.post(
     "/sync-runs",
     operation_id="start_sync_run",
-    summary="Sync the mirror now (admin)",
-    status_code=201,
+    summary="Start a sync of the mirror (admin)",
+    status_code=202,
     response_model=SyncRunOut,
     responses={
+        202: {
+            "description": "Started: the run as recorded (outcome running). Poll Location "
+            "until the outcome is no longer running.",
+            "headers": {
+                "Location": {
+                    "description": "The run to poll: /v1/sync-runs/{id}.",
+                    "schema": {"type": "string"},
+                }
+            },
+        },
         200: {"description": "Dry run: what would change; nothing was written or recorded."},
         401: READ_ERRORS[401],
         403: _problem("forbidden: the key lacks the admin scope."),
@@ -336,13 +401,13 @@ def _dry_run_out(report: SyncReport, source_url: str) -> SyncRunOut:
 def start_sync_run(
     response: Response,
     engine: EngineDep,
-    holder: HolderDep,
     session: SessionDep,
     settings: SettingsDep,
+    syncs: SyncsDep,
     client: AdminAccess,
     body: Annotated[SyncRunRequest | None, Body()] = None,
 ) -> SyncRunOut:
-    """Fetch the register, validate and apply it; the answer is the finished run."""
+    """Start a sync in the background and answer once its run is recorded (dry runs wait)."""
     options = body or SyncRunRequest()
     request = SyncRequest(
         trigger="api",
@@ -350,20 +415,10 @@ def start_sync_run(
         dry_run=options.dry_run,
         lock_wait_seconds=API_LOCK_WAIT_SECONDS,
     )
-    try:
-        report = run_sync(engine, settings, request)
-    except SyncAlreadyRunning:
-        raise Conflict(
-            "another sync is already running; try again when it has finished",
-            code="sync_already_running",
-            headers={"Retry-After": "30"},
-        ) from None
-    record_sync(report.outcome.value)
-    if report.outcome is SyncOutcome.DRY_RUN or report.run_id is None:
+    if options.dry_run:
         response.status_code = 200
-        return _dry_run_out(report, settings.source_url.rstrip("/"))
-    try:
-        holder.refresh()
-    except Exception:  # the run stands; the poller swaps the index in on its next pass
-        log.warning("index_refresh_failed", exc_info=True)
-    return queries.get_sync_run(session, report.run_id)
+        return _dry_run(engine, settings, request)
+    with _conflict_while_syncing():
+        run_id = syncs.start(request)
+    response.headers["Location"] = f"{router.prefix}/sync-runs/{run_id}"
+    return _recorded_run(session, run_id)

@@ -65,6 +65,8 @@ class SyncRequest:
     force: bool = False
     lock_wait_seconds: float = 5.0
     on_page: Callable[[str], None] | None = None
+    on_started: Callable[[int], None] | None = None
+    """Called with the run id as soon as the run is recorded (never on a dry run)."""
 
 
 def _scrape(
@@ -192,6 +194,8 @@ def run_sync(
                 engine, trigger=request.trigger, source_url=source_url, forced=request.force
             )
         )
+        if run_id is not None and request.on_started is not None:
+            request.on_started(run_id)
         try:
             scrape = _scrape(settings, source_url, request, client)
         except ScrapeError as exc:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+import threading
+import time
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI
@@ -15,7 +19,7 @@ from app.config import Settings
 from app.db import make_engine, transaction
 from app.register.locks import sync_lock
 from tests.api.conftest import SyncSite, register_dev
-from tests.support.httpserver import LocalServer, routes_from_site
+from tests.support.httpserver import LocalServer, Request, Response, Route, routes_from_site
 from tests.support.sitegen import generate_site, renamed
 
 PROBLEM_JSON = "application/problem+json"
@@ -343,21 +347,85 @@ def test_sync_runs_list_newest_first_with_outcome_and_counts(
     assert paged["links"]["prev"].endswith("page=1")
 
 
-def test_post_sync_run_applies_the_register_and_advances_the_index(
+def _hold_pages(site: LocalServer) -> threading.Event:
+    """Make every page of `site` wait for the returned event (10 s at most): a sync of it
+    stays `running` until the test sets the event."""
+    gate = threading.Event()
+    for path, route in list(site.routes.items()):
+        site.routes[path] = _held(route, gate)
+    return gate
+
+
+def _held(route: Route, gate: threading.Event) -> Callable[[Request], Response]:
+    def respond(request: Request) -> Response:
+        gate.wait(10)
+        return route if isinstance(route, Response) else route(request)
+
+    return respond
+
+
+def _started(response: Any) -> str:
+    """The Location of a sync started with 202, after checking the answer says `running`."""
+    assert response.status_code == 202, response.text
+    run = response.json()
+    assert (run["outcome"], run["trigger"], run["finished_at"]) == ("running", "api", None)
+    location: str = response.headers["location"]
+    assert location == f"/v1/sync-runs/{run['id']}"
+    return location
+
+
+def _finished(client: TestClient, location: str, timeout: float = 20.0) -> dict[str, Any]:
+    """Poll a run until its outcome is no longer `running` (at most `timeout` seconds)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = client.get(location)
+        assert response.status_code == 200, response.text
+        run: dict[str, Any] = response.json()
+        if run["outcome"] != "running":
+            return run
+        assert time.monotonic() < deadline, f"{location} still running after {timeout} s"
+        time.sleep(0.05)
+
+
+def _index_version(client: TestClient, wanted: int, timeout: float = 10.0) -> int:
+    """The index version, once it is `wanted` (the refresh follows the run's commit)."""
+    deadline = time.monotonic() + timeout
+    while (version := client.get("/v1/register").json()["version"]) != wanted:
+        assert time.monotonic() < deadline, f"index still at version {version}"
+        time.sleep(0.05)
+    return version
+
+
+def _applied_syncs(client: TestClient) -> float:
+    """This process's count of applied syncs, from /metrics."""
+    metrics = client.get("/metrics").text
+    found = re.search(r'^certlookup_sync_runs_total\{outcome="applied"\} (\S+)$', metrics, re.M)
+    assert found, metrics
+    return float(found[1])
+
+
+def test_post_sync_run_answers_202_at_once_and_the_run_applies_in_the_background(
     synced_client: TestClient, site: LocalServer, as_admin: object
 ) -> None:
     _publish(site, _second_register())
-    response = synced_client.post("/v1/sync-runs", json={"force": False})
-    assert response.status_code == 201, response.text
-    run = response.json()
-    assert (run["outcome"], run["trigger"], run["registry_version"]) == ("applied", "api", 2)
-    assert run["removed"] == 1
-    assert run["id"] == 2
-    # This process's index moved on at once: lookups and browsing see version 2.
-    assert synced_client.get("/v1/register").json()["version"] == 2
+    applied_before = _applied_syncs(synced_client)
+    gate = _hold_pages(site)
+    try:
+        response = synced_client.post("/v1/sync-runs", json={"force": False})
+        location = _started(response)
+        assert response.json()["id"] == 2
+        assert synced_client.get(location).json() == response.json()
+        assert synced_client.get("/v1/register").json()["version"] == 1
+    finally:
+        gate.set()
+    run = _finished(synced_client, location)
+    assert (run["outcome"], run["registry_version"], run["removed"]) == ("applied", 2, 1)
+    assert run["finished_at"] >= run["started_at"]
+    # This process's index moves on as soon as the run ends: lookups see version 2.
+    assert _index_version(synced_client, 2) == 2
+    assert _applied_syncs(synced_client) == applied_before + 1  # counted before the refresh
     check = synced_client.get("/v1/check", params={"name": RENAMED_TO}).json()
-    assert check["register"]["version"] == 2
-    assert check["verdict"] == "certified"
+    assert (check["register"]["version"], check["verdict"]) == (2, "certified")
     runs = synced_client.get("/v1/sync-runs").json()["items"]
     assert [r["id"] for r in runs] == [2, 1]
 
@@ -365,12 +433,13 @@ def test_post_sync_run_applies_the_register_and_advances_the_index(
 def test_post_sync_run_without_body_and_dry_run(
     synced_client: TestClient, site: LocalServer, as_admin: object
 ) -> None:
-    unchanged = synced_client.post("/v1/sync-runs")
-    assert unchanged.status_code == 201
-    assert (unchanged.json()["outcome"], unchanged.json()["registry_version"]) == ("unchanged", 1)
+    location = _started(synced_client.post("/v1/sync-runs"))
+    unchanged = _finished(synced_client, location)
+    assert (unchanged["outcome"], unchanged["registry_version"]) == ("unchanged", 1)
     _publish(site, _second_register())
     dry = synced_client.post("/v1/sync-runs", json={"dry_run": True})
     assert dry.status_code == 200
+    assert "location" not in dry.headers
     assert (dry.json()["id"], dry.json()["outcome"], dry.json()["removed"]) == (None, "dry_run", 1)
     assert synced_client.get("/v1/register").json()["version"] == 1
     assert synced_client.get("/v1/sync-runs").json()["total"] == 2
@@ -381,10 +450,21 @@ def test_post_sync_run_records_a_rejected_scrape_and_keeps_the_mirror(
 ) -> None:
     orgs = [o for o in register_dev() if o["status"] != "certified"]
     _publish(site, generate_site(orgs))
-    run = synced_client.post("/v1/sync-runs", json={}).json()
+    run = _finished(synced_client, _started(synced_client.post("/v1/sync-runs", json={})))
     assert run["outcome"] == "rejected"
     assert run["reason"]
     assert synced_client.get("/v1/register").json()["counts"]["certified"] == 46
+
+
+def test_post_sync_run_records_a_failed_scrape_and_keeps_serving(
+    synced_client: TestClient, site: LocalServer, as_admin: object
+) -> None:
+    site.routes.clear()  # every page is a 404
+    run = _finished(synced_client, _started(synced_client.post("/v1/sync-runs")))
+    assert run["outcome"] == "failed"
+    assert run["reason"]
+    assert synced_client.get("/v1/register").json()["version"] == 1
+    assert synced_client.get("/healthz").status_code == 200
 
 
 def test_post_sync_run_is_409_while_another_sync_holds_the_lock(
@@ -394,10 +474,61 @@ def test_post_sync_run_is_409_while_another_sync_holds_the_lock(
     try:
         with sync_lock(engine):
             response = synced_client.post("/v1/sync-runs", json={"force": True})
+            dry = synced_client.post("/v1/sync-runs", json={"dry_run": True})
     finally:
         engine.dispose()
-    _problem(response, 409, "sync_already_running")
+    for answer in (response, dry):
+        _problem(answer, 409, "sync_already_running")
+        assert answer.headers["retry-after"] == "30"
     assert synced_client.get("/v1/sync-runs").json()["total"] == 1
+
+
+def test_post_sync_run_is_409_while_a_sync_started_over_the_api_runs(
+    synced_client: TestClient, site: LocalServer, as_admin: object
+) -> None:
+    gate = _hold_pages(site)
+    try:
+        location = _started(synced_client.post("/v1/sync-runs"))
+        again = synced_client.post("/v1/sync-runs", json={"force": True})
+        _problem(again, 409, "sync_already_running")
+        assert again.headers["retry-after"] == "30"
+    finally:
+        gate.set()
+    assert _finished(synced_client, location)["outcome"] == "unchanged"
+    assert synced_client.get("/v1/sync-runs").json()["total"] == 2
+    # Once it has finished, the next one starts.
+    assert _finished(synced_client, _started(synced_client.post("/v1/sync-runs")))["id"] == 3
+
+
+def test_get_sync_run_answers_one_run_or_a_404_problem(synced_client: TestClient) -> None:
+    run = synced_client.get("/v1/sync-runs/1")
+    assert run.status_code == 200
+    assert run.json() == synced_client.get("/v1/sync-runs").json()["items"][0]
+    assert run.json()["outcome"] == "applied"
+    body = _problem(synced_client.get("/v1/sync-runs/2"), 404, "sync_run_not_found")
+    assert body["instance"] == "/v1/sync-runs/2"
+
+
+def test_get_sync_run_answers_304_until_the_run_changes(
+    synced_client: TestClient, site: LocalServer, as_admin: object
+) -> None:
+    gate = _hold_pages(site)
+    try:
+        location = _started(synced_client.post("/v1/sync-runs"))
+        running = synced_client.get(location)
+        etag = running.headers["etag"]
+        again = synced_client.get(location, headers={"If-None-Match": etag})
+        assert (again.status_code, again.content, again.headers["etag"]) == (304, b"", etag)
+    finally:
+        gate.set()
+    _finished(synced_client, location)
+    done = synced_client.get(location, headers={"If-None-Match": etag})
+    assert done.status_code == 200
+    assert done.headers["etag"] != etag
+    assert (
+        synced_client.get(location, headers={"If-None-Match": done.headers["etag"]}).status_code
+        == 304
+    )
 
 
 def _create_key(settings: Settings, scope: Scope) -> str:
@@ -418,7 +549,7 @@ def test_post_sync_run_needs_an_admin_key(
     forbidden = synced_client.post("/v1/sync-runs", headers={"X-API-Key": read_key})
     _problem(forbidden, 403, "forbidden")
     bearer = {"Authorization": f"Bearer {admin_key}"}
-    assert synced_client.post("/v1/sync-runs", headers=bearer).status_code == 201
+    _started(synced_client.post("/v1/sync-runs", headers=bearer))
     assert synced_client.get("/v1/sync-runs").json()["total"] == 2
 
 
@@ -444,6 +575,9 @@ BAD_PARAMETERS = [
     ("/v1/organisations/99999999999999999999", "validation_error", "id"),
     ("/v1/sync-runs?page_size=201", "validation_error", "page_size"),
     ("/v1/sync-runs?page=-1", "validation_error", "page"),
+    ("/v1/sync-runs/abc", "validation_error", "id"),
+    ("/v1/sync-runs/0", "validation_error", "id"),
+    ("/v1/sync-runs/1.5", "validation_error", "id"),
 ]
 
 
