@@ -22,6 +22,7 @@ from scrapers.parse import (
     parse_certified_page,
     parse_working_towards_page,
 )
+from scrapers.parse_cache import parse_page
 from scrapers.rows import FetchedPage, ScrapeResult
 
 PageParser = Callable[..., ParsedPage]
@@ -183,7 +184,7 @@ class _Crawl:
         if content_type and content_type not in self.layout.html_content_types:
             self._fail_page(f"{page.url} is {content_type}, not an HTML page")
         try:
-            parsed: ParsedPage = parser(page.content, page.url, layout=self.layout)
+            parsed = parse_page(parser, page.content, page.url, self.layout)
         except PageError as exc:
             self._fail_page(str(exc))
         if self.on_page is not None:
