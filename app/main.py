@@ -96,7 +96,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.holder = SnapshotHolder(app.state.engine)
     install_error_handlers(app)
     install_middleware(app, settings)
-    # Routes match in order: the lookup hot path first, the docs last.
+    # Routes match in order: the lookup hot path first, the docs last (each included router
+    # passed costs every request a few microseconds of matching in this FastAPI version).
     for router in (checks_router, register_router, ops_router):
         app.include_router(router)
     install_docs(app)

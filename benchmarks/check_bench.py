@@ -39,7 +39,7 @@ def mixed_names(count: int = 400, seed: int = 3) -> list[str]:
     """What councils send: exact, re-cased, typo'd and unlisted names, shuffled."""
     rng = random.Random(seed)
     listed = [o["name"] for o in generate_register(3000, 11)]
-    unlisted = [o["name"] for o in generate_register(3000, 99)][:400]
+    unlisted = [o["name"] for o in generate_register(3000, 99)]
     names = []
     for i in range(count):
         name = rng.choice(listed)
@@ -79,12 +79,18 @@ def time_index_build(settings_url: str, rounds: int = 5) -> float:
     return median(timings)
 
 
-def time_batch(url: str, names: list[str], rounds: int = 5) -> float:
-    body = {"queries": [{"name": n} for n in (names * 3)[:1000]]}
+def time_batch(url: str, rounds: int = 5) -> float:
+    """Median time of a 1,000-name batch, each round with names drawn afresh.
+
+    Answers are kept per registry version and question, so a repeated batch would be
+    answered from memory; fresh draws keep most names new to the process (exact names can
+    still repeat between rounds, as they do in real use).
+    """
     timings = []
     with httpx.Client(base_url=url, timeout=60) as client:
-        client.post("/v1/check/batch", json=body).raise_for_status()
-        for _ in range(rounds):
+        for round_number in range(rounds):
+            names = mixed_names(1000, seed=1000 + round_number)
+            body = {"queries": [{"name": n} for n in names]}
             start = time.perf_counter()
             client.post("/v1/check/batch", json=body).raise_for_status()
             timings.append(time.perf_counter() - start)
@@ -93,15 +99,21 @@ def time_batch(url: str, names: list[str], rounds: int = 5) -> float:
 
 def http_rounds(
     service_url: str, baseline_url: str, script: Path, seconds: int, rounds: int
-) -> tuple[list[dict], list[dict]]:
-    """Alternate baseline and service runs so drift in machine load hits both alike."""
-    base, serv = [], []
+) -> tuple[list[dict], list[dict], list[dict]]:
+    """Alternate runs so drift in machine load hits all alike.
+
+    Besides the baseline and /v1/check, the service's own /healthz (a constant answer through
+    the service's whole stack: middleware, metrics, routing) separates the cost of that stack
+    from the cost of the lookup.
+    """
+    base, serv, health = [], [], []
     wrk(baseline_url + "/constant", seconds=3)
     wrk(service_url + "/v1/check", seconds=3, script=script)
     for _ in range(rounds):
         base.append(wrk(baseline_url + "/constant", seconds=seconds))
         serv.append(wrk(service_url + "/v1/check", seconds=seconds, script=script))
-    return base, serv
+        health.append(wrk(service_url + "/healthz", seconds=seconds))
+    return base, serv, health
 
 
 def memory(directory: Path) -> tuple[float, float]:
@@ -125,6 +137,30 @@ def mirrored_database_empty(path: Path):  # type: ignore[no-untyped-def]
     return settings
 
 
+NOTES = [
+    "## Reading the figures",
+    "",
+    "- The lookup itself is cheap: /v1/check answers at about the rate of the same service's",
+    "  /healthz, because every answer is computed once per registry version and question",
+    "  (the snapshot's memo) and the handler reads its parameters and key without dependency",
+    "  injection. The batch row shows the cost of answering names not seen before.",
+    "- The gap to the bare baseline is the service's own per-request stack, which the baseline",
+    "  does not have, and it shows in /healthz just the same, p99 tail included. Measured",
+    "  in-process (ASGI calls, no sockets) on this machine: the baseline ~34 us a request;",
+    "  the request-id/access-log/metrics middleware adds ~10 us; each included router a",
+    "  request passes adds ~8 us of route matching in this FastAPI version (/v1/check is",
+    "  matched first); the check handler with key check, validation and memo ~15 us more.",
+    "- Not met: 0.80x of the baseline's throughput and p99 < 20 ms. Flattening the routers",
+    "  into the app's route table measured /healthz 70 -> 52 us in-process but bypasses",
+    "  FastAPI's include machinery (dependency overrides stop applying), so it was not kept.",
+    "- The p99 tail follows the same path: the bare baseline app with this service's three",
+    "  routers included served its own /constant at 11,300 req/s, p99 11 ms, but the",
+    "  included /healthz at 7,300 req/s, p99 81 ms (wrk, 8 s, same machine). The tail comes",
+    "  from FastAPI's included-router dispatch, not from the lookup; not resolved here.",
+    "",
+]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=15)
@@ -141,10 +177,12 @@ def main() -> None:
             uvicorn_server(SERVICE, env) as (service_url, _),
             uvicorn_server(BASELINE, env) as (baseline_url, _),
         ):
-            base, serv = http_rounds(service_url, baseline_url, script, args.seconds, args.rounds)
-            batch = time_batch(service_url, names)
+            base, serv, health = http_rounds(
+                service_url, baseline_url, script, args.seconds, args.rounds
+            )
+            batch = time_batch(service_url)
         rss_empty, rss_big = memory(directory)
-    write_report(args, build, base, serv, batch, rss_empty, rss_big)
+    write_report(args, build, base, serv, health, batch, rss_empty, rss_big)
 
 
 def write_report(
@@ -152,6 +190,7 @@ def write_report(
     build: float,
     base: list[dict],
     serv: list[dict],
+    health: list[dict],
     batch: float,
     rss_empty: float,
     rss_big: float,
@@ -161,6 +200,7 @@ def write_report(
     b_p50, b_p99 = median([r["p50"] for r in base]), median([r["p99"] for r in base])
     errors = sum(r["non2xx"] for r in serv)
     ratio = s_rps / b_rps
+    h_rps, h_p99 = median([r["rps"] for r in health]), median([r["p99"] for r in health])
     rows = [
         (
             "GET /v1/check throughput vs baseline",
@@ -174,8 +214,20 @@ def write_report(
             "p99 < 20 ms",
             s_p99 < 20,
         ),
+        (
+            "same service, GET /healthz (its stack alone) vs baseline",
+            f"{h_rps / b_rps:.2f}x ({h_rps:,.0f} req/s, p99 {h_p99:.2f} ms)",
+            "reference",
+            True,
+        ),
+        ("GET /v1/check vs the service's own /healthz", f"{s_rps / h_rps:.2f}x", "reference", True),
         ("non-2xx responses during runs", str(errors), "0", errors == 0),
-        ("POST /v1/check/batch, 1,000 names", f"{batch * 1000:.0f} ms", "< 500 ms", batch < 0.5),
+        (
+            "POST /v1/check/batch, 1,000 names drawn afresh",
+            f"{batch * 1000:.0f} ms",
+            "< 500 ms",
+            batch < 0.5,
+        ),
         ("index build, 3,000 organisations", f"{build * 1000:.0f} ms", "< 1 s", build < 1),
         (
             "process RSS, 30,000 organisations",
