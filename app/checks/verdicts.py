@@ -189,7 +189,14 @@ def decide(snapshot: Snapshot, query: CheckQuery, clock: Clock) -> CheckResult:
     stamp = register_stamp(snapshot, clock)
     org: OrganisationView | None = None
     match: MatchResult | None = None
-    if _before_window(snapshot, query):
+    if snapshot.info.first_synced_at is None:
+        verdict = Verdict.UNKNOWN
+        evidence.warn(
+            "never_synced",
+            "The mirror has not synced the register successfully "
+            "yet, so it cannot say who is listed.",
+        )
+    elif _before_window(snapshot, query):
         verdict = Verdict.UNKNOWN
         evidence.warn(
             "before_observation_window",

@@ -203,3 +203,11 @@ def test_authentication_and_conditional_requests_are_explained(doc: str) -> None
     conditional = _section(doc, "Conditional requests")
     for term in ("ETag", "If-None-Match", "304"):
         assert term in conditional, term
+
+
+def test_every_warning_code_the_verdicts_can_give_is_documented() -> None:
+    source = (ROOT / "app" / "checks" / "verdicts.py").read_text()
+    codes = set(re.findall(r'warn\(\s*"([a-z_]+)"', source))
+    assert codes, "no warning codes found: has evidence.warn changed?"
+    text = (ROOT / "openapi.md").read_text()
+    assert sorted(c for c in codes if f"| `{c}` |" not in text) == []

@@ -198,7 +198,10 @@ def test_as_of_before_first_sync_is_unknown() -> None:
 
 def test_never_synced_register_answers_unknown() -> None:
     empty = snapshot(first_synced=None, last_synced=None)
-    assert check("Harbour Learning Ltd", empty)["verdict"] == "unknown"
+    result = check("Harbour Learning Ltd", empty)
+    assert result["verdict"] == "unknown"
+    assert result["meets_cqc_expectation"] is None
+    assert codes(result) == ["never_synced"]
 
 
 PROMOTED = dt.datetime(2026, 6, 1, 3, tzinfo=dt.UTC)
