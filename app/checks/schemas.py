@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -40,6 +41,31 @@ class RegisterStamp(BaseModel):
 class NameOut(BaseModel):
     name: str = Field(description="A name the organisation is or was listed under.")
     kind: str = Field(description="name, listed (as shown), trading (t/a) or former.")
+
+
+# Fields an OrganisationOut copies as they are from the mirror's row or the snapshot's view.
+ORGANISATION_FIELDS = (
+    "id",
+    "name",
+    "listed_name",
+    "status",
+    "certificate_number",
+    "certified_on",
+    "valid_until",
+    "website",
+    "parent_name",
+    "approved_on",
+    "note",
+)
+
+
+def organisation_fields(org: Any, names: list[tuple[str, str]]) -> dict[str, Any]:
+    """The OrganisationOut fields of a mirrored organisation (an ORM row or a snapshot view)."""
+    values = {field: getattr(org, field) for field in ORGANISATION_FIELDS}
+    values["names"] = [NameOut(name=name, kind=kind) for name, kind in names]
+    values["settings"] = list(org.settings)
+    values["regions"] = list(org.regions)
+    return values
 
 
 class ParentOut(BaseModel):

@@ -11,13 +11,13 @@ from app.checks.schemas import (
     CandidateOut,
     CheckResult,
     MatchOut,
-    NameOut,
     OrganisationOut,
     ParentOut,
     RegisterStamp,
     Setting,
     Verdict,
     WarningOut,
+    organisation_fields,
 )
 from app.checks.snapshot import OrganisationView, Snapshot
 
@@ -56,20 +56,7 @@ def organisation_out(snapshot: Snapshot, org: OrganisationView) -> OrganisationO
     """The public view of an organisation, with its parent resolved."""
     parent = snapshot.organisations.get(org.parent_id) if org.parent_id else None
     return OrganisationOut(
-        id=org.id,
-        name=org.name,
-        listed_name=org.listed_name,
-        status=org.status,
-        names=[NameOut(name=n, kind=k) for n, k in org.names],
-        certificate_number=org.certificate_number,
-        certified_on=org.certified_on,
-        valid_until=org.valid_until,
-        settings=list(org.settings),
-        regions=list(org.regions),
-        website=org.website,
-        parent_name=org.parent_name,
-        approved_on=org.approved_on,
-        note=org.note,
+        **organisation_fields(org, list(org.names)),
         parent=ParentOut(id=parent.id, name=parent.name, status=parent.status) if parent else None,
     )
 

@@ -17,7 +17,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.checks.normalise import compact_key, fold_text, normalise_name
-from app.checks.schemas import NameOut, ParentOut, RegisterStamp
+from app.checks.schemas import ParentOut, RegisterStamp, organisation_fields
 from app.checks.snapshot import OrganisationView, Snapshot
 from app.checks.verdicts import Clock
 from app.errors import InvalidInput
@@ -171,22 +171,10 @@ def organisation_detail(
         .where(OrganisationEvent.organisation_id == org.id)
         .order_by(OrganisationEvent.observed_at, OrganisationEvent.id)
     )
+    names = [(entry["name"], entry["kind"]) for entry in org.names]
     return OrganisationDetail(
-        id=org.id,
-        name=org.name,
-        listed_name=org.listed_name,
-        status=org.status,
-        names=[NameOut(name=entry["name"], kind=entry["kind"]) for entry in org.names],
-        certificate_number=org.certificate_number,
-        certified_on=org.certified_on,
-        valid_until=org.valid_until,
-        settings=list(org.settings),
-        regions=list(org.regions),
-        website=org.website,
+        **organisation_fields(org, names),
         parent=ParentOut(id=parent.id, name=parent.name, status=parent.status) if parent else None,
-        parent_name=org.parent_name,
-        approved_on=org.approved_on,
-        note=org.note,
         extra=dict(org.extra),
         source_url=org.source_url,
         first_seen_at=org.first_seen_at,
