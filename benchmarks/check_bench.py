@@ -153,11 +153,11 @@ NOTES = [
     "- Not met: 0.80x of the baseline's throughput and p99 < 20 ms. Flattening the routers",
     "  into the app's route table measured /healthz 70 -> 52 us in-process but bypasses",
     "  FastAPI's include machinery (dependency overrides stop applying), so it was not kept.",
-    "- The p99 tail follows the same path: the bare baseline app with this service's three",
-    "  routers included served its own /constant at 11,300 req/s, p99 11 ms, but the",
-    "  included /healthz at 7,300 req/s, p99 81 ms (wrk, 8 s, same machine); the same constant",
-    "  endpoint moved into one included router went from p99 12-18 ms to 32-50 ms. Much of",
-    "  the tail is FastAPI's included-router dispatch, not the lookup; not resolved here.",
+    "- The p99 tail is not pinned down. It is the same on /healthz, so it is not the lookup;",
+    "  it is not the cyclic GC (unchanged with gc disabled) nor the index poller (unchanged",
+    "  with a 1,000 s poll). A bare app with one router included showed p99 32-50 ms for a",
+    "  constant endpoint against 12-18 ms at the top level, but flattening this service's",
+    "  routers left its own tail about where it was (one run, machine busy).",
     "",
 ]
 
