@@ -24,6 +24,7 @@ from app.ops.router import router as ops_router
 from app.ops.scheduler import start_scheduler
 from app.register.background import BackgroundSyncs
 from app.register.router import router as register_router
+from app.register.runs_router import router as runs_router
 
 log = structlog.get_logger(__name__)
 API_DESCRIPTION = (
@@ -98,7 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_middleware(app, settings)
     # Routes match in order: the lookup hot path first, the docs last (each included router
     # passed costs every request a few microseconds of matching in this FastAPI version).
-    for router in (checks_router, register_router, ops_router):
+    for router in (checks_router, register_router, runs_router, ops_router):
         app.include_router(router)
     install_docs(app)
     return app

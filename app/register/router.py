@@ -1,101 +1,42 @@
-"""Browse the mirror: organisations, changes, the register catalog, sync runs."""
+"""Browse the mirror: organisations, changes and the register catalog."""
 
 from __future__ import annotations
 
-import datetime as dt
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Annotated, Any
-from urllib.parse import urlencode
+from typing import Annotated
 
-from fastapi import APIRouter, Body, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
-from app.auth.dependencies import AdminAccess, ReadAccess
+from app.auth.dependencies import ReadAccess
 from app.checks.snapshot import LISTED
-from app.checks.verdicts import Clock, organisation_out, register_stamp
-from app.config import Settings
-from app.deps import EngineDep, SessionDep, SettingsDep, SnapshotDep, SyncsDep
-from app.errors import Conflict, NotFound
-from app.ops.metrics import record_sync
+from app.checks.verdicts import organisation_out, register_stamp
+from app.deps import SessionDep, SettingsDep, SnapshotDep
+from app.errors import NotFound
 from app.register import queries
-from app.register.locks import SyncAlreadyRunning
+from app.register.http import (
+    MAX_PAGE_SIZE,
+    NOT_READY,
+    READ_ERRORS,
+    Page,
+    PageSize,
+    clock_for,
+    invalid_doc,
+    page_links,
+    problem_doc,
+    query_link,
+)
 from app.register.schemas import (
     ChangeLinks,
     ChangePage,
     OrganisationDetail,
     OrganisationPage,
-    PageLinks,
-    Problem,
     RegisterCatalog,
     StatusFilter,
-    SyncRunOut,
-    SyncRunPage,
-    SyncRunRequest,
 )
-from app.register.sync import SyncReport, SyncRequest, run_sync
 from app.web import make_etag, not_modified
 
 router = APIRouter(prefix="/v1", tags=["register"])
-
-MAX_PAGE = 1_000_000
-MAX_PAGE_SIZE = 200
-API_LOCK_WAIT_SECONDS = 1.0
-_PROBLEM = {
-    "model": None,
-    "content": {"application/problem+json": {"schema": Problem.model_json_schema()}},
-}
-
-
-def _problem(description: str) -> dict[str, Any]:
-    return {**_PROBLEM, "description": description}
-
-
-READ_ERRORS: dict[int | str, dict[str, Any]] = {
-    304: {"description": "Not modified: If-None-Match matched the current ETag."},
-    401: _problem("unauthorized: missing or unknown API key."),
-    403: _problem("forbidden: the key lacks the read scope."),
-    429: _problem("rate_limited: too many requests; see Retry-After."),
-}
-NOT_READY: dict[int | str, dict[str, Any]] = {
-    503: _problem("index_not_ready: the register index is not loaded yet; see Retry-After.")
-}
-
-
-def _invalid(codes: str) -> dict[int | str, dict[str, Any]]:
-    return {422: _problem(f"A parameter is invalid: {codes}.")}
-
-
-Page = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page number, from 1.")]
-PageSize = Annotated[
-    int, Query(ge=1, le=MAX_PAGE_SIZE, description=f"Items per page, 1-{MAX_PAGE_SIZE}.")
-]
-
-
-def _clock(settings: SettingsDep) -> Clock:
-    return Clock(dt.datetime.now(dt.UTC), settings.max_age_hours * 3600)
-
-
-def _link(request: Request, **replace: str) -> str:
-    """This request's path and query, with the given parameters replaced (or added)."""
-    kept = [(k, v) for k, v in request.query_params.multi_items() if k not in replace]
-    query = urlencode([*kept, *replace.items()])
-    return f"{request.url.path}?{query}" if query else request.url.path
-
-
-def _page_links(request: Request, page: int, pages: int) -> PageLinks:
-    """Links that keep the caller's other parameters and change only `page`."""
-    last = max(pages, 1)
-    return PageLinks(
-        self=_link(request, page=str(page)),
-        first=_link(request, page="1"),
-        last=_link(request, page=str(last)),
-        next=_link(request, page=str(page + 1)) if page < pages else None,
-        prev=_link(request, page=str(min(page - 1, last))) if page > 1 else None,
-    )
 
 
 @router.get(
@@ -103,7 +44,7 @@ def _page_links(request: Request, page: int, pages: int) -> PageLinks:
     operation_id="list_organisations",
     summary="Search and browse organisations",
     response_model=OrganisationPage,
-    responses={**READ_ERRORS, **_invalid("validation_error, invalid_query"), **NOT_READY},
+    responses={**READ_ERRORS, **invalid_doc("validation_error, invalid_query"), **NOT_READY},
 )
 async def list_organisations(
     request: Request,
@@ -128,7 +69,7 @@ async def list_organisations(
     """Organisations in name order, filtered by name text and status, one page at a time."""
     search = queries.validate_search(q)
     statuses = frozenset(s.value for s in status) if status else LISTED
-    stamp = register_stamp(snapshot, _clock(settings))
+    stamp = register_stamp(snapshot, clock_for(settings))
     # The links echo the caller's parameters, so the raw query string is part of the tag.
     etag = make_etag("organisations", stamp, request.url.path, request.url.query)
     if cached := not_modified(request, response, etag):
@@ -144,7 +85,7 @@ async def list_organisations(
         page=page,
         page_size=page_size,
         pages=pages,
-        links=_page_links(request, page, pages),
+        links=page_links(request, page, pages),
         register_=stamp,
     )
 
@@ -156,8 +97,8 @@ async def list_organisations(
     response_model=OrganisationDetail,
     responses={
         **READ_ERRORS,
-        **_invalid("validation_error (id not a whole number from 1)"),
-        404: _problem("organisation_not_found: no organisation has this id."),
+        **invalid_doc("validation_error (id not a whole number from 1)"),
+        404: problem_doc("organisation_not_found: no organisation has this id."),
     },
 )
 def get_organisation(
@@ -169,7 +110,7 @@ def get_organisation(
     id: Annotated[int, Path(ge=1, le=2**31 - 1, description="Organisation id.")],
 ) -> OrganisationDetail | Response:
     """Every field of one organisation (removed ones too), with its full change history."""
-    stamp = queries.read_stamp(session, _clock(settings))
+    stamp = queries.read_stamp(session, clock_for(settings))
     if cached := not_modified(request, response, make_etag("organisation", stamp, id)):
         return cached
     detail = queries.organisation_detail(session, id, stamp)
@@ -185,7 +126,7 @@ def get_organisation(
     response_model=ChangePage,
     responses={
         **READ_ERRORS,
-        **_invalid("invalid_date, invalid_date_range, invalid_cursor, validation_error"),
+        **invalid_doc("invalid_date, invalid_date_range, invalid_cursor, validation_error"),
     },
 )
 def list_changes(
@@ -213,7 +154,7 @@ def list_changes(
     """Every added, status change, rename, detail change and removal, oldest first."""
     window = queries.ChangeWindow.parse(since, until)
     after = queries.decode_cursor(cursor) if cursor else None
-    stamp = queries.read_stamp(session, _clock(settings))
+    stamp = queries.read_stamp(session, clock_for(settings))
     etag = make_etag("changes", stamp, request.url.path, request.url.query)
     if cached := not_modified(request, response, etag):
         return cached
@@ -225,7 +166,8 @@ def list_changes(
         until=window.until,
         next_cursor=next_cursor,
         links=ChangeLinks(
-            self=_link(request), next=_link(request, cursor=next_cursor) if next_cursor else None
+            self=query_link(request),
+            next=query_link(request, cursor=next_cursor) if next_cursor else None,
         ),
         register_=stamp,
     )
@@ -246,7 +188,7 @@ async def get_register(
     client: ReadAccess,
 ) -> RegisterCatalog | Response:
     """Registry version, counts per status and sync times of the index answering lookups."""
-    stamp = register_stamp(snapshot, _clock(settings))
+    stamp = register_stamp(snapshot, clock_for(settings))
     etag = make_etag("register", snapshot.info, stamp.stale, settings.max_age_hours)
     if cached := not_modified(request, response, etag):
         return cached
@@ -266,159 +208,3 @@ async def get_register(
         organisation_total=sum(counts.values()),
         register_=stamp,
     )
-
-
-@router.get(
-    "/sync-runs",
-    operation_id="list_sync_runs",
-    summary="Sync history, newest first",
-    response_model=SyncRunPage,
-    responses={**READ_ERRORS, **_invalid("validation_error")},
-)
-def list_sync_runs(
-    request: Request,
-    response: Response,
-    session: SessionDep,
-    client: ReadAccess,
-    page: Page = 1,
-    page_size: PageSize = 50,
-) -> SyncRunPage | Response:
-    """Every sync attempt with its outcome, reason, counts and duration."""
-    summary = queries.sync_runs_summary(session)
-    etag = make_etag("runs", summary, request.url.path, request.url.query)
-    if cached := not_modified(request, response, etag):
-        return cached
-    pages = math.ceil(summary.total / page_size)
-    return SyncRunPage(
-        items=queries.list_sync_runs(session, (page - 1) * page_size, page_size),
-        total=summary.total,
-        page=page,
-        page_size=page_size,
-        pages=pages,
-        links=_page_links(request, page, pages),
-    )
-
-
-def _recorded_run(session: Session, run_id: int) -> SyncRunOut:
-    run = queries.get_sync_run(session, run_id)
-    if run is None:
-        raise NotFound(f"no sync run has id {run_id}", code="sync_run_not_found")
-    return run
-
-
-@router.get(
-    "/sync-runs/{id}",
-    operation_id="get_sync_run",
-    summary="One sync run, as it is now",
-    response_model=SyncRunOut,
-    responses={
-        **READ_ERRORS,
-        **_invalid("validation_error (id not a whole number from 1)"),
-        404: _problem("sync_run_not_found: no sync run has this id."),
-    },
-)
-def get_sync_run(
-    request: Request,
-    response: Response,
-    session: SessionDep,
-    client: ReadAccess,
-    id: Annotated[int, Path(ge=1, le=2**31 - 1, description="Sync run id.")],
-) -> SyncRunOut | Response:
-    """One run: poll it after starting a sync until its outcome is no longer `running`."""
-    run = _recorded_run(session, id)
-    if cached := not_modified(request, response, make_etag("run", run.model_dump())):
-        return cached
-    return run
-
-
-def _dry_run_out(report: SyncReport, source_url: str) -> SyncRunOut:
-    finished = dt.datetime.now(dt.UTC)
-    return SyncRunOut(
-        id=None,
-        trigger="api",
-        source_url=source_url,
-        started_at=finished - dt.timedelta(milliseconds=report.duration_ms),
-        finished_at=finished,
-        outcome=report.outcome.value,
-        forced=False,
-        reason=report.reason,
-        added=report.diff.added,
-        changed=report.diff.changed,
-        removed=report.diff.removed,
-        rows_seen=report.rows_seen,
-        pages_fetched=report.pages_fetched,
-        duration_ms=report.duration_ms,
-        registry_version=report.registry_version,
-    )
-
-
-@contextmanager
-def _conflict_while_syncing() -> Iterator[None]:
-    """Turn "another sync holds the lock" into a 409 problem."""
-    try:
-        yield
-    except SyncAlreadyRunning:
-        raise Conflict(
-            "another sync is already running; try again when it has finished",
-            code="sync_already_running",
-            headers={"Retry-After": "30"},
-        ) from None
-
-
-def _dry_run(engine: Engine, settings: Settings, request: SyncRequest) -> SyncRunOut:
-    """Fetch, validate and diff while the client waits; nothing is written or recorded."""
-    with _conflict_while_syncing():
-        report = run_sync(engine, settings, request)
-    record_sync(report.outcome.value)
-    return _dry_run_out(report, settings.source_url.rstrip("/"))
-
-
-@router.post(
-    "/sync-runs",
-    operation_id="start_sync_run",
-    summary="Start a sync of the mirror (admin)",
-    status_code=202,
-    response_model=SyncRunOut,
-    responses={
-        202: {
-            "description": "Started: the run as recorded (outcome running). Poll Location "
-            "until the outcome is no longer running.",
-            "headers": {
-                "Location": {
-                    "description": "The run to poll: /v1/sync-runs/{id}.",
-                    "schema": {"type": "string"},
-                }
-            },
-        },
-        200: {"description": "Dry run: what would change; nothing was written or recorded."},
-        401: READ_ERRORS[401],
-        403: _problem("forbidden: the key lacks the admin scope."),
-        409: _problem("sync_already_running: another sync holds the lock; try again later."),
-        **_invalid("validation_error: the body is not {force, dry_run}"),
-        429: READ_ERRORS[429],
-    },
-)
-def start_sync_run(
-    response: Response,
-    engine: EngineDep,
-    session: SessionDep,
-    settings: SettingsDep,
-    syncs: SyncsDep,
-    client: AdminAccess,
-    body: Annotated[SyncRunRequest | None, Body()] = None,
-) -> SyncRunOut:
-    """Start a sync in the background and answer once its run is recorded (dry runs wait)."""
-    options = body or SyncRunRequest()
-    request = SyncRequest(
-        trigger="api",
-        force=options.force,
-        dry_run=options.dry_run,
-        lock_wait_seconds=API_LOCK_WAIT_SECONDS,
-    )
-    if options.dry_run:
-        response.status_code = 200
-        return _dry_run(engine, settings, request)
-    with _conflict_while_syncing():
-        run_id = syncs.start(request)
-    response.headers["Location"] = f"{router.prefix}/sync-runs/{run_id}"
-    return _recorded_run(session, run_id)
