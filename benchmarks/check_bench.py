@@ -157,7 +157,9 @@ NOTES = [
     "  it is not the cyclic GC (unchanged with gc disabled) nor the index poller (unchanged",
     "  with a 1,000 s poll). A bare app with one router included showed p99 32-50 ms for a",
     "  constant endpoint against 12-18 ms at the top level, but flattening this service's",
-    "  routers left its own tail about where it was (one run, machine busy).",
+    "  routers left its own tail about where it was (one run, machine busy). The tail only",
+    "  appears when the server is saturated: at 8 connections (wrk, 10 s) /v1/check had p99",
+    "  3.6 ms and max 21 ms against the baseline's 2.7 ms and 9 ms.",
     "",
 ]
 
