@@ -35,7 +35,6 @@ import json
 import os
 import random
 import re
-import secrets
 import signal
 import statistics
 import subprocess
@@ -52,17 +51,17 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.checks.normalise import compact_key, normalise_name
 from app.checks.snapshot import read_info
-from app.db import make_engine, upgrade_database
+from app.db import make_engine
 from app.models import Organisation, OrganisationEvent, SyncRun
 from app.register.sync import SyncRequest, run_sync
 from benchmarks.common import REPORTS, ROOT, machine
 from tests.conftest import make_settings
+from tests.support.databases import scratch_postgres
 from tests.support.httpserver import Request, Response, Route, routes_from_site, serve, status
 from tests.support.processes import (
     CertlookupProcess,
@@ -74,9 +73,6 @@ from tests.support.processes import (
 )
 from tests.support.sitegen import Org, generate_register, generate_site
 
-ADMIN_URL = os.environ.get(
-    "CERTLOOKUP_LOAD_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 LUA = ROOT / "benchmarks" / "load_check.lua"
 REPORT = REPORTS / "load.md"
 SEED = 11
@@ -310,20 +306,8 @@ class SwitchableSite:
 @contextmanager
 def scratch_database(label: str) -> Iterator[str]:
     """A new, migrated Postgres database; dropped (with its connections) afterwards."""
-    name = f"certlookup_load_{label}_{secrets.token_hex(4)}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-        try:
-            upgrade_database(make_settings(url))
-            yield url
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
+    with scratch_postgres(f"certlookup_load_{label}") as url:
+        yield url
 
 
 def mirror_first(url: str, site_url: str) -> int:

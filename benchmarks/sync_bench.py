@@ -29,7 +29,6 @@ import sys
 import tempfile
 import time
 import tracemalloc
-import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -38,25 +37,21 @@ from typing import Any
 
 import structlog
 from bs4 import BeautifulSoup
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 
 import scrapers.fetch
 from app.config import Settings
 from app.db import make_engine, upgrade_database
-from app.models import Base
 from app.register import repository
 from app.register import sync as sync_module
 from app.register.sync import SyncRequest, run_sync
 from scrapers import parse_cache
+from tests.support.databases import reset_postgres, scratch_postgres
 from tests.support.httpserver import serve_site
 from tests.support.sitegen import generate_register, generate_site
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / "benchmarks" / "reports" / "sync.md"
-POSTGRES_ADMIN_URL = os.environ.get(
-    "CERTLOOKUP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 TARGET_FIRST_S = 2.0
 TARGET_RESYNC_S = 1.0  # "well under" the first sync's 2 s: at most half of it
 PHASES = ("fetch", "parse", "diff", "apply")
@@ -178,28 +173,8 @@ def sqlite_backend(directory: Path) -> Iterator[Backend]:
 @contextlib.contextmanager
 def postgres_backend() -> Iterator[Backend]:
     """A scratch database, created for the run and dropped afterwards."""
-    name = f"certlookup_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    upgrade_database(bench_settings(url))
-
-    def reset() -> None:
-        engine = create_engine(url)
-        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-        with engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-            conn.execute(text("INSERT INTO registry_state (id, version) VALUES (1, 0)"))
-            conn.execute(text("INSERT INTO sync_leases (name) VALUES ('sync')"))
-        engine.dispose()
-
-    try:
-        yield Backend("PostgreSQL", url, reset)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_postgres("certlookup_bench") as url:
+        yield Backend("PostgreSQL", url, lambda: reset_postgres(url))
 
 
 # ---- Memory, in child processes ---------------------------------------------------------

@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine
 
 from app.config import Settings
 from app.db import make_engine, upgrade_database
-from app.models import Base
+from tests.support.databases import reset_postgres, scratch_postgres
 
-POSTGRES_ADMIN_URL = os.environ.get(
-    "CERTLOOKUP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 BACKENDS = [
     b for b in os.environ.get("CERTLOOKUP_TEST_BACKENDS", "sqlite,postgres").split(",") if b
 ]
@@ -46,16 +41,8 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
 
 @pytest.fixture(scope="session")
 def _postgres_url() -> Iterator[str]:
-    name = f"certlookup_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    upgrade_database(make_settings(url))
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_postgres("certlookup_test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -76,18 +63,8 @@ def database_url(
         yield f"sqlite:///{path}"
         return
     url = request.getfixturevalue("_postgres_url")
-    _reset_postgres(url)
+    reset_postgres(url)
     yield url
-
-
-def _reset_postgres(url: str) -> None:
-    engine = create_engine(url)
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        conn.execute(text("INSERT INTO registry_state (id, version) VALUES (1, 0)"))
-        conn.execute(text("INSERT INTO sync_leases (name) VALUES ('sync')"))
-    engine.dispose()
 
 
 @pytest.fixture
