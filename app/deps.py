@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.checks.snapshot import Snapshot, SnapshotHolder
 from app.config import Settings
+from app.db import transaction
 from app.errors import Unavailable
 from app.register.background import BackgroundSyncs
 
@@ -58,13 +59,8 @@ async def get_snapshot(request: Request) -> Snapshot:
 
 def get_db_session(request: Request) -> Iterator[Session]:
     """One session per request, committed on success and rolled back on error."""
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    with transaction(request.app.state.engine) as session:
+        yield session
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
