@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -33,15 +32,15 @@ def check(
     """Give the verdict for one name, as GET /v1/check would."""
     settings = get_settings()
     upgrade_database(settings)
-    now = dt.datetime.now(dt.UTC)
+    clock = Clock.for_settings(settings)
     try:
-        query = validate_query(name, as_of, setting, now.date())
+        query = validate_query(name, as_of, setting, clock.now.date())
     except ServiceError as exc:
         console.print(f"[red]{exc.code}[/]: {exc.detail}")
         raise typer.Exit(2) from None
     with Session(engine_for(settings.sqlalchemy_url)) as session:
         snapshot = load_snapshot(session)
-    result = decide(snapshot, query, Clock(now, settings.max_age_hours * 3600))
+    result = decide(snapshot, query, clock)
     if as_json:
         console.print_json(result.model_dump_json(by_alias=True))
         return

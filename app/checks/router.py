@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -19,7 +18,6 @@ from app.checks.schemas import (
     Setting,
 )
 from app.checks.verdicts import Clock, decide, is_stale, register_stamp
-from app.config import Settings
 from app.deps import SettingsDep, SnapshotDep, current_snapshot
 from app.errors import InvalidInput, ServiceError
 from app.web import CACHE_CONTROL, etag_matches, make_etag, raw_headers, require_json
@@ -35,10 +33,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     429: {**PROBLEM, "description": "Rate limit exceeded."},
     503: {**PROBLEM, "description": "The register index is not loaded yet."},
 }
-
-
-def _clock(settings: Settings) -> Clock:
-    return Clock(dt.datetime.now(dt.UTC), settings.max_age_hours * 3600)
 
 
 def _query_parameter(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -86,7 +80,7 @@ async def check_name(request: Request) -> Response:
     headers = raw_headers(request, b"x-api-key", b"authorization", b"if-none-match")
     await read_access_from_headers(request, headers)
     snapshot = current_snapshot(request)
-    clock = _clock(request.app.state.settings)
+    clock = Clock.for_settings(request.app.state.settings)
     params = request.query_params
     query = validate_query(
         params.get("name"), params.get("as_of"), params.get("setting"), clock.now.date()
@@ -154,7 +148,7 @@ async def check_batch(
             code="batch_too_large",
             status=413,
         )
-    clock = _clock(settings)
+    clock = Clock.for_settings(settings)
     # Up to 1,000 verdicts is real CPU work: keep it off the event loop.
     items = await run_in_threadpool(
         lambda: [_batch_item(i, q, snapshot, clock) for i, q in enumerate(body.queries)]

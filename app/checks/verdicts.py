@@ -20,6 +20,7 @@ from app.checks.schemas import (
     organisation_fields,
 )
 from app.checks.snapshot import OrganisationView, Snapshot
+from app.config import Settings
 
 _STATUS_VERDICTS = {
     "certified": Verdict.CERTIFIED,
@@ -34,6 +35,11 @@ class Clock:
 
     now: dt.datetime
     max_age_seconds: float
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> Clock:
+        """Now, with the freshness rule from settings."""
+        return cls(dt.datetime.now(dt.UTC), settings.max_age_hours * 3600)
 
 
 def is_stale(snapshot: Snapshot, clock: Clock) -> bool:

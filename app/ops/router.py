@@ -92,7 +92,7 @@ async def readyz(request: Request) -> Readiness:
             checks=checks,
         )
     settings = request.app.state.settings
-    stamp = register_stamp(snapshot, Clock(dt.datetime.now(dt.UTC), settings.max_age_hours * 3600))
+    stamp = register_stamp(snapshot, Clock.for_settings(settings))
     return Readiness(
         status="ready",
         checks=checks,

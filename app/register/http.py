@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import Query, Request
 
-from app.checks.verdicts import Clock
-from app.config import Settings
 from app.register.schemas import PageLinks, Problem
 
 MAX_PAGE = 1_000_000
@@ -45,11 +42,6 @@ Page = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page number, from 1.
 PageSize = Annotated[
     int, Query(ge=1, le=MAX_PAGE_SIZE, description=f"Items per page, 1-{MAX_PAGE_SIZE}.")
 ]
-
-
-def clock_for(settings: Settings) -> Clock:
-    """Now, and the freshness rule from settings."""
-    return Clock(dt.datetime.now(dt.UTC), settings.max_age_hours * 3600)
 
 
 def query_link(request: Request, **replace: str) -> str:

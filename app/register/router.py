@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from app.auth.dependencies import ReadAccess
 from app.checks.snapshot import LISTED
-from app.checks.verdicts import organisation_out, register_stamp
+from app.checks.verdicts import Clock, organisation_out, register_stamp
 from app.deps import SessionDep, SettingsDep, SnapshotDep
 from app.errors import NotFound
 from app.register import queries
@@ -20,7 +20,6 @@ from app.register.http import (
     READ_ERRORS,
     Page,
     PageSize,
-    clock_for,
     invalid_doc,
     page_links,
     problem_doc,
@@ -69,7 +68,7 @@ async def list_organisations(
     """Organisations in name order, filtered by name text and status, one page at a time."""
     search = queries.validate_search(q)
     statuses = frozenset(s.value for s in status) if status else LISTED
-    stamp = register_stamp(snapshot, clock_for(settings))
+    stamp = register_stamp(snapshot, Clock.for_settings(settings))
     # The links echo the caller's parameters, so the raw query string is part of the tag.
     etag = make_etag("organisations", stamp, request.url.path, request.url.query)
     if cached := not_modified(request, response, etag):
@@ -110,7 +109,7 @@ def get_organisation(
     id: Annotated[int, Path(ge=1, le=2**31 - 1, description="Organisation id.")],
 ) -> OrganisationDetail | Response:
     """Every field of one organisation (removed ones too), with its full change history."""
-    stamp = queries.read_stamp(session, clock_for(settings))
+    stamp = queries.read_stamp(session, Clock.for_settings(settings))
     if cached := not_modified(request, response, make_etag("organisation", stamp, id)):
         return cached
     detail = queries.organisation_detail(session, id, stamp)
@@ -154,7 +153,7 @@ def list_changes(
     """Every added, status change, rename, detail change and removal, oldest first."""
     window = queries.ChangeWindow.parse(since, until)
     after = queries.decode_cursor(cursor) if cursor else None
-    stamp = queries.read_stamp(session, clock_for(settings))
+    stamp = queries.read_stamp(session, Clock.for_settings(settings))
     etag = make_etag("changes", stamp, request.url.path, request.url.query)
     if cached := not_modified(request, response, etag):
         return cached
@@ -188,7 +187,7 @@ async def get_register(
     client: ReadAccess,
 ) -> RegisterCatalog | Response:
     """Registry version, counts per status and sync times of the index answering lookups."""
-    stamp = register_stamp(snapshot, clock_for(settings))
+    stamp = register_stamp(snapshot, Clock.for_settings(settings))
     etag = make_etag("register", snapshot.info, stamp.stale, settings.max_age_hours)
     if cached := not_modified(request, response, etag):
         return cached
