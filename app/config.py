@@ -90,6 +90,11 @@ class Settings(BaseSettings):
         "dev",
         description="Server-side secret mixed into API-key hashes. Must be set in production.",
     )
+    opentelemetry: bool = Field(
+        False,
+        description="FastAPI's OpenTelemetry spans, metrics and logs, sent to the providers "
+        "configured globally (e.g. by opentelemetry-instrument). Off: Prometheus /metrics only.",
+    )
     log_json: bool = Field(True, description="Structured JSON logs (false: console format).")
     log_level: str = Field("INFO", description="Log level.")
 

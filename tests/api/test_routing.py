@@ -1,0 +1,82 @@
+"""The app's route table: routers copied in by add_routes, and FastAPI's telemetry switch."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import pytest
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+
+from app.checks.router import router as checks_router
+from app.config import Settings
+from app.main import _operation_id, _telemetry
+from app.ops.router import router as ops_router
+from app.register.router import router as register_router
+from app.register.runs_router import router as runs_router
+from app.routing import add_routes
+from tests.conftest import make_settings
+
+ROUTERS = (checks_router, register_router, runs_router, ops_router)
+
+
+def _bare_app() -> FastAPI:
+    return FastAPI(generate_unique_id_function=_operation_id)
+
+
+def test_copied_routes_document_exactly_what_include_router_would() -> None:
+    included, copied = _bare_app(), _bare_app()
+    for router in ROUTERS:
+        included.include_router(router)
+        add_routes(copied, router)
+    assert copied.openapi() == included.openapi()
+    assert len(copied.openapi()["paths"]) >= 8
+
+
+def test_the_service_route_table_holds_only_its_own_routes(app: FastAPI) -> None:
+    # No included-router indirection: every path operation is a route of the app itself.
+    api_routes = [route for route in app.router.routes if isinstance(route, APIRoute)]
+    assert {route.path for route in api_routes} >= {"/v1/check", "/v1/organisations", "/healthz"}
+    kinds = {type(route).__name__ for route in app.router.routes}
+    assert kinds <= {"Route", "APIRoute", "Mount"}, kinds
+
+
+def _real_value() -> str:
+    return "real"
+
+
+_override_router = APIRouter(prefix="/v9")
+
+
+@_override_router.get("/who")
+async def _who(value: Annotated[str, Depends(_real_value)]) -> dict[str, str]:
+    return {"value": value}
+
+
+def test_the_app_dependency_overrides_apply_to_copied_routes() -> None:
+    app = _bare_app()
+    add_routes(app, _override_router)
+    with TestClient(app) as client:
+        assert client.get("/v9/who").json() == {"value": "real"}
+        app.dependency_overrides[_real_value] = lambda: "override"
+        assert client.get("/v9/who").json() == {"value": "override"}
+
+
+def test_add_routes_refuses_what_it_cannot_copy() -> None:
+    outer, inner = APIRouter(), APIRouter()
+
+    @inner.get("/x")
+    async def x() -> None:
+        return None
+
+    outer.include_router(inner)
+    with pytest.raises(TypeError, match="plain APIRoutes only"):
+        add_routes(_bare_app(), outer)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_fastapi_telemetry_follows_the_setting(enabled: bool) -> None:
+    settings: Settings = make_settings("sqlite://", opentelemetry=enabled)
+    config = _telemetry(settings)
+    assert {config[k] for k in ("tracing", "metrics", "logs", "operation_spans")} == {enabled}
