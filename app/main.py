@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -56,7 +57,14 @@ async def _poll_registry(holder: SnapshotHolder, every: float) -> None:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Open the database, load the index, start the poller (and the scheduler if enabled)."""
+    """Open the database, load the index, start the poller (and the scheduler if enabled).
+
+    Each new index is frozen out of the cyclic garbage collector's reach (`gc.freeze`, run
+    by the holder after a swap): it is tens of thousands of long-lived objects, and a full
+    collection walking them paused a loaded server for ~100 ms, the tail of the GET /v1/check
+    latency (benchmarks/reports/check.md). A replaced index holds no reference cycles, so
+    reference counting frees it (tests/checks/test_snapshot.py). Shutdown unfreezes.
+    """
     settings: Settings = app.state.settings
     engine = app.state.engine
     if settings.is_sqlite:
@@ -79,6 +87,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             scheduler.shutdown(wait=False)
         await run_in_threadpool(app.state.syncs.shutdown)  # lets an API-started sync finish
         engine.dispose()
+        gc.unfreeze()
 
 
 def _telemetry(settings: Settings) -> TelemetryConfig:
@@ -107,7 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = make_engine(settings.sqlalchemy_url)
-    app.state.holder = SnapshotHolder(app.state.engine)
+    app.state.holder = SnapshotHolder(app.state.engine, on_swap=gc.freeze)
     install_error_handlers(app)
     install_middleware(app, settings)
     # Routes match in order: the lookup hot path first, the docs last.

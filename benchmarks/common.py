@@ -57,13 +57,30 @@ def mirrored_database(path: Path, organisations: int, seed: int = 11) -> Setting
     return settings
 
 
+def pinned(cpu: int | None) -> list[str]:
+    """A `taskset` prefix running a command on one CPU; nothing when that is not possible."""
+    if cpu is None or (os.cpu_count() or 1) < 2 or not shutil.which("taskset"):
+        return []
+    return ["taskset", "-c", str(cpu)]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
 def uvicorn_server(
-    factory: str, env: dict[str, str], workers: int = 1
+    factory: str, env: dict[str, str], workers: int = 1, cpu: int | None = None
 ) -> Iterator[tuple[str, int]]:
-    """Run `uvicorn --factory` in a subprocess; yields its base URL and pid; always stops it."""
+    """Run `uvicorn --factory` in a subprocess; yields its base URL and pid; always stops it.
+
+    With `cpu`, the server runs on that CPU only (see `pinned`).
+    """
     port = free_port()
     command = [
+        *pinned(cpu),
         sys.executable,
         "-m",
         "uvicorn",
@@ -120,19 +137,29 @@ def service_env(settings: Settings) -> dict[str, str]:
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
 
 
-def wrk(url: str, *, seconds: int, connections: int = 64, script: Path | None = None) -> dict:
+def wrk(
+    url: str,
+    *,
+    seconds: int,
+    connections: int = 64,
+    threads: int = 2,
+    script: Path | None = None,
+    cpu: int | None = None,
+) -> dict:
     """Run wrk; returns requests/s, p50 and p99 latency (ms), and non-2xx/socket errors."""
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url]
     if script:
         command[1:1] = ["-s", str(script)]
+    command[:0] = pinned(cpu)
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     latency = {p: _ms(re.search(rf"\s{p}%\s+([\d.]+)(\w+)", out)) for p in ("50", "99")}
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: (.*)", out)
     return {
+        "requests": int(re.search(r"(\d+) requests in", out).group(1)),  # type: ignore[union-attr]
         "rps": rps,
         "p50": latency["50"],
         "p99": latency["99"],

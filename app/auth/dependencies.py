@@ -18,7 +18,7 @@ from fastapi.security.utils import get_authorization_scheme_param
 from app.auth.keys import ApiClient, KeyCache, Scope, hash_key
 from app.config import Settings
 from app.errors import Forbidden, Unauthorized
-from app.ops.ratelimit import enforce_rate_limit
+from app.ops.ratelimit import RateLimiter, enforce_rate_limit
 from app.web import raw_headers
 
 __all__ = [
@@ -90,14 +90,17 @@ async def _authorise(request: Request, key: str | None, scope: Scope) -> ApiClie
     client = await _authenticate(request, key)
     request.state.api_client = client
     structlog.contextvars.bind_contextvars(client=client.name)
-    if scope.value not in client.scopes:
+    if scope not in client.scopes:  # a StrEnum member equals (and hashes as) its value
         raise Forbidden(f"this endpoint needs the {scope.value} scope")
-    bucket = f"key:{client.key_id}" if client.key_id is not None else _address(request)
-    enforce_rate_limit(request, bucket)
+    limiter: RateLimiter | None = request.app.state.rate_limiter
+    if limiter is not None:
+        enforce_rate_limit(request, limiter, _bucket(request, client))
     return client
 
 
-def _address(request: Request) -> str:
+def _bucket(request: Request, client: ApiClient) -> str:
+    if client.key_id is not None:
+        return f"key:{client.key_id}"
     # Behind a reverse proxy this is the proxy's address unless uvicorn is told to trust
     # its X-Forwarded-For (FORWARDED_ALLOW_IPS / --forwarded-allow-ips).
     return f"addr:{request.client.host if request.client else 'unknown'}"

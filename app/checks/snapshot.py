@@ -201,9 +201,11 @@ def read_info(engine: Engine) -> RegisterInfo:
 class SnapshotHolder:
     """Holds the current snapshot; a rebuild replaces it in one reference assignment."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, on_swap: Callable[[], None] | None = None) -> None:
+        """`on_swap` runs after each rebuilt snapshot is installed (not for new sync times)."""
         self._engine = engine
         self._lock = threading.Lock()
+        self._on_swap = on_swap
         self.snapshot: Snapshot | None = None
 
     def refresh(self, *, force: bool = False) -> bool:
@@ -217,6 +219,8 @@ class SnapshotHolder:
                         self.snapshot = replace(current, info=info)
                     return False
             self.snapshot = self._build()
+            if self._on_swap is not None:
+                self._on_swap()
             return True
 
     def _build(self) -> Snapshot:

@@ -13,11 +13,11 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 import structlog
 from fastapi import FastAPI
-from starlette.datastructures import MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -25,9 +25,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.config import Settings
 from app.errors import problem_response
 from app.ops.metrics import UNMATCHED_ROUTE, AppMetrics
-from app.ops.ratelimit import RateLimiter, parse_rate_limit
+from app.ops.ratelimit import Decision, RateLimiter, parse_rate_limit
 
 REQUEST_ID_HEADER = "X-Request-ID"
+REQUEST_ID_FIELD = REQUEST_ID_HEADER.lower().encode("latin-1")
 # A per-process random prefix and a counter: unique like a UUID per request, a fraction of
 # the cost (os.urandom per request showed up in the hot path's profile).
 _REQUEST_ID_PREFIX = uuid.uuid4().hex[:12]
@@ -69,6 +70,23 @@ def request_id_from(scope: Scope) -> str:
     return f"{_REQUEST_ID_PREFIX}-{next(_request_counter):x}"
 
 
+def _response_headers(
+    headers: Iterable[tuple[bytes, bytes]],
+    request_id: tuple[bytes, bytes],
+    decision: Decision | None,
+) -> list[tuple[bytes, bytes]]:
+    """The response's raw headers plus X-Request-ID and any RateLimit-* fields it lacks."""
+    fields = list(headers)
+    fields.append(request_id)
+    if decision is not None:
+        present = {name.lower() for name, _ in fields}
+        for name, value in decision.headers().items():
+            raw_name = name.lower().encode("latin-1")
+            if raw_name not in present:
+                fields.append((raw_name, value.encode("latin-1")))
+    return fields
+
+
 def route_template(scope: Scope) -> str:
     """The matched route's path template (bounded label values), not the raw path."""
     route = scope.get("route")
@@ -90,6 +108,7 @@ class RequestContextMiddleware:
         request_id = request_id_from(scope)
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
+        request_id_field = (REQUEST_ID_FIELD, request_id.encode("latin-1"))
         state: dict[str, Any] = scope.setdefault("state", {})
         status, response_started = 500, False
         started = time.perf_counter()
@@ -98,12 +117,9 @@ class RequestContextMiddleware:
             nonlocal status, response_started
             if message["type"] == "http.response.start":
                 status, response_started = message["status"], True
-                headers = MutableHeaders(scope=message)
-                headers[REQUEST_ID_HEADER] = request_id
-                decision = state.get("ratelimit")
-                if decision is not None:
-                    for name, value in decision.headers().items():
-                        headers.setdefault(name, value)
+                message["headers"] = _response_headers(
+                    message.get("headers", ()), request_id_field, state.get("ratelimit")
+                )
             await send(message)
 
         try:

@@ -108,15 +108,12 @@ class RateLimiter:
         self._prune_at = max(_MIN_PRUNE, 2 * len(self._tat))
 
 
-def enforce_rate_limit(request: Request, bucket: str) -> None:
+def enforce_rate_limit(request: Request, limiter: RateLimiter, bucket: str) -> None:
     """Count this request against `bucket`; 429 when over the limit.
 
     The decision is kept on `request.state.ratelimit`, from which the request middleware adds
     the RateLimit-* headers to the response.
     """
-    limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
-    if limiter is None:
-        return
     decision = limiter.hit(bucket)
     request.state.ratelimit = decision
     if not decision.allowed:

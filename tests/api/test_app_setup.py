@@ -1,22 +1,30 @@
-"""The app's route table: routers copied in by add_routes, and FastAPI's telemetry switch."""
+"""How the app is put together: its route table, FastAPI's telemetry switch, and keeping
+the lookup index out of the garbage collector's way."""
 
 from __future__ import annotations
 
+import gc
 from typing import Annotated
 
 import pytest
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
 from app.checks.router import router as checks_router
+from app.checks.snapshot import SnapshotHolder, load_snapshot
 from app.config import Settings
+from app.db import make_engine
 from app.main import _operation_id, _telemetry
 from app.ops.router import router as ops_router
 from app.register.router import router as register_router
 from app.register.runs_router import router as runs_router
+from app.register.sync import SyncReport
 from app.routing import add_routes
+from tests.api.conftest import SyncSite, register_dev
 from tests.conftest import make_settings
+from tests.support.sitegen import generate_site
 
 ROUTERS = (checks_router, register_router, runs_router, ops_router)
 
@@ -80,3 +88,56 @@ def test_fastapi_telemetry_follows_the_setting(enabled: bool) -> None:
     settings: Settings = make_settings("sqlite://", opentelemetry=enabled)
     config = _telemetry(settings)
     assert {config[k] for k in ("tracing", "metrics", "logs", "operation_spans")} == {enabled}
+
+
+def test_a_replaced_index_is_freed_by_reference_counting(
+    sample_synced: SyncReport, api_settings: Settings
+) -> None:
+    # Frozen objects are never collected as cycles: the index must hold none, or every swap
+    # would leak the one it replaced.
+    engine = make_engine(api_settings.sqlalchemy_url)
+    try:
+        with Session(engine) as session:
+            load_snapshot(session)  # warm caches (SQLAlchemy compiled statements, interning)
+        gc.collect()
+        gc.disable()
+        before = len(gc.get_objects())
+        with Session(engine) as session:
+            snapshot = load_snapshot(session)
+        built = len(gc.get_objects()) - before
+        del snapshot
+        left = len(gc.get_objects()) - before
+    finally:
+        gc.enable()
+        engine.dispose()
+    assert built > 500  # the sample register: ~100 organisations and their names
+    assert left < 50, f"{left} of {built} objects outlived the snapshot"
+
+
+def test_the_index_is_frozen_while_the_app_runs_and_released_at_shutdown(
+    sample_synced: SyncReport, app: FastAPI
+) -> None:
+    gc.unfreeze()
+    with TestClient(app):
+        assert gc.get_freeze_count() > 1000  # the index (and all else alive at the swap)
+    assert gc.get_freeze_count() == 0
+
+
+def test_on_swap_runs_after_each_rebuild_only(
+    sample_synced: SyncReport, api_settings: Settings, sync_site: SyncSite
+) -> None:
+    swaps: list[int] = []
+    engine = make_engine(api_settings.sqlalchemy_url)
+    holder = SnapshotHolder(engine, on_swap=lambda: swaps.append(1))
+    try:
+        assert holder.refresh(force=True)
+        assert len(swaps) == 1
+        assert not holder.refresh()
+        assert len(swaps) == 1
+        orgs = register_dev()
+        orgs.pop()
+        sync_site(generate_site(orgs))
+        assert holder.refresh()
+        assert len(swaps) == 2
+    finally:
+        engine.dispose()
