@@ -1,4 +1,6 @@
-"""Put routers' path operations straight into the app's route table.
+"""How path operations reach the app: `add_routes`, and `PlainRoute` for the hot path.
+
+`add_routes` puts routers' path operations straight into the app's route table.
 
 FastAPI 0.165's `include_router` keeps each included router as one route that resolves its
 children at request time. Every request that passes an included router pays for that:
@@ -12,8 +14,10 @@ operation-id function apply to the copies exactly as they do to routes declared 
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable, Coroutine
+from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.routing import APIRoute
 
 # Everything an APIRoute was built from, read back off the route; the provider of
@@ -25,6 +29,40 @@ _ROUTE_OPTIONS = tuple(
 )
 
 
+class PlainRoute(APIRoute):
+    """A path operation documented like any other and served like a Starlette route.
+
+    Its endpoint is `async def endpoint(request) -> Response` and does its own reading,
+    checking and rendering; FastAPI passes it the request and sends what it returns. For an
+    ordinary APIRoute, FastAPI's per-request work (dependency solving, parameter and cookie
+    parsing, response handling) cost GET /v1/check about a fifth of its server time, more
+    than the lookup itself (benchmarks/reports/check.md). The OpenAPI operation is still
+    built from the route: declare the parameters and security in `openapi_extra`, and the
+    body in `response_model`, which documents but does not validate here.
+
+    Raises TypeError at start-up for an endpoint that is not a coroutine function or that
+    declares anything FastAPI would have to parse or inject.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        dependant = self.dependant
+        injected = (
+            dependant.path_params,
+            dependant.query_params,
+            dependant.header_params,
+            dependant.cookie_params,
+            dependant.body_params,
+            dependant.dependencies,
+        )
+        if not inspect.iscoroutinefunction(self.endpoint) or any(injected):
+            raise TypeError(
+                f"{self.name}: a PlainRoute endpoint is `async def f(request) -> Response` "
+                "and declares its parameters in openapi_extra"
+            )
+        endpoint: Callable[[Request], Coroutine[Any, Any, Response]] = self.endpoint
+        return endpoint
+
+
 def add_routes(app: FastAPI, router: APIRouter) -> None:
     """Add every path operation of `router` (prefix, tags and responses already applied).
 
@@ -32,7 +70,9 @@ def add_routes(app: FastAPI, router: APIRouter) -> None:
     copy could not carry over faithfully; use `app.mount` or `app.include_router` for those.
     """
     for route in router.routes:
-        if type(route) is not APIRoute:
-            raise TypeError(f"add_routes copies plain APIRoutes only, not {route!r}")
+        if not isinstance(route, APIRoute) or type(route) not in (APIRoute, PlainRoute):
+            raise TypeError(f"add_routes copies APIRoutes only, not {route!r}")
         options = {name: getattr(route, name) for name in _ROUTE_OPTIONS}
-        app.router.add_api_route(route.path, route.endpoint, **options)
+        app.router.add_api_route(
+            route.path, route.endpoint, route_class_override=type(route), **options
+        )

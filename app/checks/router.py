@@ -20,6 +20,7 @@ from app.checks.schemas import (
 from app.checks.verdicts import Clock, decide, is_stale, register_stamp
 from app.deps import SettingsDep, SnapshotDep, current_snapshot
 from app.errors import InvalidInput, ServiceError
+from app.routing import PlainRoute
 from app.web import CACHE_CONTROL, etag_matches, make_etag, raw_headers, require_json
 
 router = APIRouter(prefix="/v1", tags=["checks"])
@@ -64,19 +65,10 @@ CHECK_PARAMETERS = [
 ]
 
 
-@router.get(
-    "/check",
-    operation_id="check_name",
-    summary="Check one provider name",
-    response_model=CheckResult,
-    responses=ERRORS,
-    openapi_extra={"parameters": CHECK_PARAMETERS, "security": READ_SECURITY},
-)
 async def check_name(request: Request) -> Response:
     """Is this training provider certified, an affiliate, or working towards it?"""
-    # The hot path reads its parameters and key itself instead of through dependency
-    # injection, which measured at several times the cost of the lookup (see
-    # benchmarks/reports/check.md); openapi_extra documents the same parameters and security.
+    # The hot path is a PlainRoute (app/routing.py): it reads its parameters and key itself,
+    # and openapi_extra documents the same parameters and security.
     headers = raw_headers(request, b"x-api-key", b"authorization", b"if-none-match")
     await read_access_from_headers(request, headers)
     snapshot = current_snapshot(request)
@@ -100,6 +92,19 @@ async def check_name(request: Request) -> Response:
         return Response(status_code=304, headers=caching)
     request.state.verdict = verdict
     return Response(body, media_type="application/json", headers=caching)
+
+
+router.add_api_route(
+    "/check",
+    check_name,
+    methods=["GET"],
+    operation_id="check_name",
+    summary="Check one provider name",
+    response_model=CheckResult,
+    responses=ERRORS,
+    openapi_extra={"parameters": CHECK_PARAMETERS, "security": READ_SECURITY},
+    route_class_override=PlainRoute,
+)
 
 
 def _render(

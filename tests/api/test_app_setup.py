@@ -4,10 +4,10 @@ the lookup index out of the garbage collector's way."""
 from __future__ import annotations
 
 import gc
-from typing import Annotated
+from typing import Annotated, Any
 
 import pytest
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -16,12 +16,13 @@ from app.checks.router import router as checks_router
 from app.checks.snapshot import SnapshotHolder, load_snapshot
 from app.config import Settings
 from app.db import make_engine
+from app.errors import InvalidInput, install_error_handlers
 from app.main import _operation_id, _telemetry
 from app.ops.router import router as ops_router
 from app.register.router import router as register_router
 from app.register.runs_router import router as runs_router
 from app.register.sync import SyncReport
-from app.routing import add_routes
+from app.routing import PlainRoute, add_routes
 from tests.api.conftest import SyncSite, register_dev
 from tests.conftest import make_settings
 from tests.support.sitegen import generate_site
@@ -47,7 +48,7 @@ def test_the_service_route_table_holds_only_its_own_routes(app: FastAPI) -> None
     api_routes = [route for route in app.router.routes if isinstance(route, APIRoute)]
     assert {route.path for route in api_routes} >= {"/v1/check", "/v1/organisations", "/healthz"}
     kinds = {type(route).__name__ for route in app.router.routes}
-    assert kinds <= {"Route", "APIRoute", "Mount"}, kinds
+    assert kinds <= {"Route", "APIRoute", "PlainRoute", "Mount"}, kinds
 
 
 def _real_value() -> str:
@@ -79,8 +80,45 @@ def test_add_routes_refuses_what_it_cannot_copy() -> None:
         return None
 
     outer.include_router(inner)
-    with pytest.raises(TypeError, match="plain APIRoutes only"):
+    with pytest.raises(TypeError, match="APIRoutes only"):
         add_routes(_bare_app(), outer)
+
+
+async def _plain(request: Request) -> Response:
+    if request.query_params.get("fail"):
+        raise InvalidInput("fail was set")
+    return Response(b"{}", media_type="application/json")
+
+
+async def _takes_a_query_parameter(name: str) -> Response:
+    return Response(name)
+
+
+def _plain_takes_ten() -> None:
+    return None
+
+
+def test_a_plain_route_passes_the_request_through_and_keeps_the_error_handlers() -> None:
+    app = _bare_app()
+    install_error_handlers(app)
+    app.router.add_api_route("/p", _plain, route_class_override=PlainRoute)
+    with TestClient(app) as client:
+        assert client.get("/p").content == b"{}"
+        failed = client.get("/p", params={"fail": "1"})
+    assert failed.status_code == 422
+    assert failed.headers["content-type"] == "application/problem+json"
+    assert "/p" in app.openapi()["paths"]
+
+
+@pytest.mark.parametrize("endpoint", [_takes_a_query_parameter, _plain_takes_ten])
+def test_a_plain_route_refuses_endpoints_fastapi_would_have_to_serve(endpoint: Any) -> None:
+    with pytest.raises(TypeError, match="PlainRoute endpoint"):
+        _bare_app().router.add_api_route("/p", endpoint, route_class_override=PlainRoute)
+
+
+def test_the_check_endpoint_is_a_plain_route(app: FastAPI) -> None:
+    (check,) = [r for r in app.router.routes if getattr(r, "path", None) == "/v1/check"]
+    assert isinstance(check, PlainRoute)
 
 
 @pytest.mark.parametrize("enabled", [True, False])
