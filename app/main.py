@@ -15,9 +15,9 @@ from fastapi.routing import APIRoute
 from fastapi.telemetry import TelemetryConfig
 
 from app.checks.router import router as checks_router
-from app.checks.snapshot import SnapshotHolder
+from app.checks.snapshot import SnapshotHolder, read_info
 from app.config import Settings, get_settings
-from app.db import make_engine, upgrade_database
+from app.db import LoopReader, make_engine, upgrade_database
 from app.errors import install_error_handlers
 from app.logging import configure_logging
 from app.ops.docs import install_docs
@@ -30,6 +30,7 @@ from app.register.runs_router import router as runs_router
 from app.routing import add_routes
 
 log = structlog.get_logger(__name__)
+POLL_TIMEOUT_SECONDS = 10.0
 API_DESCRIPTION = (
     "Is this training provider's restraint-reduction training certified against the "
     "Restraint Reduction Network Training Standards? Answers from a mirror of the Bild ACT "
@@ -41,12 +42,20 @@ def _operation_id(route: APIRoute) -> str:
     return route.operation_id or route.name
 
 
-async def _poll_registry(holder: SnapshotHolder, every: float) -> None:
-    """Swap in a new snapshot soon after any process changes the registry version."""
+async def _poll_registry(holder: SnapshotHolder, reader: LoopReader, every: float) -> None:
+    """Swap in a new snapshot soon after any process changes the registry version.
+
+    The version check is awaited on the loop (see LoopReader); only a rebuild, once per
+    new version, goes to the threadpool.
+    """
     while True:
         await asyncio.sleep(every)
         try:
-            if await run_in_threadpool(holder.refresh):
+            async with asyncio.timeout(POLL_TIMEOUT_SECONDS):
+                info = await reader.read(read_info)
+            if not holder.needs_rebuild(info):
+                holder.update_info(info)
+            elif await run_in_threadpool(holder.refresh):
                 log.info(
                     "index_swapped",
                     registry_version=holder.snapshot and holder.snapshot.info.version,
@@ -75,7 +84,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     except Exception:
         log.warning("index_load_failed", exc_info=True)
     app.state.syncs = BackgroundSyncs(engine, settings, holder)
-    poller = asyncio.create_task(_poll_registry(holder, settings.index_poll_seconds))
+    reader: LoopReader = app.state.reader
+    poller = asyncio.create_task(_poll_registry(holder, reader, settings.index_poll_seconds))
     scheduler = start_scheduler(settings, engine, holder) if settings.scheduler else None
     try:
         yield
@@ -86,6 +96,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
         await run_in_threadpool(app.state.syncs.shutdown)  # lets an API-started sync finish
+        await reader.dispose()
         engine.dispose()
         gc.unfreeze()
 
@@ -116,6 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = make_engine(settings.sqlalchemy_url)
+    app.state.reader = LoopReader(settings.sqlalchemy_url)
     app.state.holder = SnapshotHolder(app.state.engine, on_swap=gc.freeze)
     install_error_handlers(app)
     install_middleware(app, settings)

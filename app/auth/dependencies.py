@@ -52,7 +52,7 @@ def get_key_cache(request: Request) -> KeyCache:
     state = request.app.state
     cache: KeyCache | None = getattr(state, "key_cache", None)
     if cache is None:
-        cache = state.key_cache = KeyCache(lambda: state.engine)
+        cache = state.key_cache = KeyCache(lambda: state.engine, reader=lambda: state.reader)
     return cache
 
 

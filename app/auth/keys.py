@@ -20,9 +20,10 @@ from types import MappingProxyType
 
 import structlog
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import Engine, or_, select, update
+from sqlalchemy import Connection, Engine, or_, select, update
 from sqlalchemy.orm import Session
 
+from app.db import LoopReader
 from app.errors import NotFound, Unavailable
 from app.models import ApiKey, utcnow
 
@@ -115,10 +116,10 @@ class ApiClient:
     prefix: str | None = None
 
 
-def load_active_keys(engine: Engine) -> dict[str, ApiClient]:
+def load_active_keys(bind: Engine | Connection) -> dict[str, ApiClient]:
     """Hash → client for every key that is not revoked."""
     query = select(ApiKey.id, ApiKey.name, ApiKey.prefix, ApiKey.key_hash, ApiKey.scopes)
-    with Session(engine) as session:
+    with Session(bind) as session:
         rows = session.execute(query.where(ApiKey.revoked_at.is_(None))).all()
     return {
         row.key_hash: ApiClient(row.name, effective_scopes(row.scopes), row.id, row.prefix)
@@ -141,8 +142,9 @@ def record_last_used(engine: Engine, used: Mapping[int, dt.datetime]) -> None:
 class KeyCache:
     """Active keys by hash, reloaded from the database at most every `ttl` seconds.
 
-    Lookups are a dict read on the event loop. A reload (one small SELECT in the threadpool)
-    starts when the key set is older than `ttl`, or on an unknown key at most once per
+    Lookups are a dict read on the event loop. A reload (one small SELECT, awaited on the
+    loop through `reader` when given, else in the threadpool; see app.db.LoopReader) starts
+    when the key set is older than `ttl`, or on an unknown key at most once per
     `MISS_REFRESH_SECONDS`. A request waits up to `REFRESH_WAIT_SECONDS` for it, then answers
     from the previous set. If the database is unreachable the previous set stays in use; only
     before the first successful load does authentication fail (503).
@@ -152,10 +154,12 @@ class KeyCache:
         self,
         engine: Callable[[], Engine],
         *,
+        reader: Callable[[], LoopReader] | None = None,
         ttl: float = CACHE_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._engine = engine
+        self._reader = reader
         self.ttl = ttl
         self._clock = clock
         self._keys: Mapping[str, ApiClient] | None = None
@@ -203,7 +207,11 @@ class KeyCache:
     async def _reload_keys(self) -> None:
         engine = self._engine()
         try:
-            self._keys = MappingProxyType(await run_in_threadpool(load_active_keys, engine))
+            if self._reader is not None:
+                keys = await self._reader().read(load_active_keys)
+            else:
+                keys = await run_in_threadpool(load_active_keys, engine)
+            self._keys = MappingProxyType(keys)
         except Exception:
             log.warning("api_keys_reload_failed", exc_info=True)
             return

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.orm import Session
 
 from app.checks.matching import IndexEntry, IndexName, MatchIndex
@@ -192,9 +192,9 @@ def _info(state: RegistryState) -> RegisterInfo:
     )
 
 
-def read_info(engine: Engine) -> RegisterInfo:
+def read_info(bind: Engine | Connection) -> RegisterInfo:
     """Registry version and sync times: the cheap check every process polls."""
-    with Session(engine) as session:
+    with Session(bind) as session:
         return _info(session.execute(select(RegistryState)).scalar_one())
 
 
@@ -208,15 +208,33 @@ class SnapshotHolder:
         self._on_swap = on_swap
         self.snapshot: Snapshot | None = None
 
+    def needs_rebuild(self, info: RegisterInfo) -> bool:
+        """True when `info` names a registry version other than the one loaded."""
+        current = self.snapshot
+        return current is None or current.info.version != info.version
+
+    def update_info(self, info: RegisterInfo) -> None:
+        """Take new sync times for the loaded version. Never waits: while a rebuild holds
+        the lock (in another thread) it does nothing, and the rebuild brings them anyway."""
+        if not self._lock.acquire(blocking=False):
+            return
+        try:
+            self._replace_info(info)
+        finally:
+            self._lock.release()
+
+    def _replace_info(self, info: RegisterInfo) -> None:
+        current = self.snapshot
+        if current is not None and current.info.version == info.version and current.info != info:
+            self.snapshot = replace(current, info=info)
+
     def refresh(self, *, force: bool = False) -> bool:
         """Rebuild on a new registry version (or just new sync times); True if rebuilt."""
         with self._lock:
-            current = self.snapshot
-            if not force and current is not None:
+            if not force and self.snapshot is not None:
                 info = read_info(self._engine)
-                if info.version == current.info.version:
-                    if info != current.info:
-                        self.snapshot = replace(current, info=info)
+                if not self.needs_rebuild(info):
+                    self._replace_info(info)
                     return False
             self.snapshot = self._build()
             if self._on_swap is not None:

@@ -3,19 +3,22 @@ the lookup index out of the garbage collector's way."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import threading
 from typing import Annotated, Any
 
 import pytest
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from app.checks.router import router as checks_router
-from app.checks.snapshot import SnapshotHolder, load_snapshot
+from app.checks.snapshot import RegisterInfo, SnapshotHolder, load_snapshot, read_info
 from app.config import Settings
-from app.db import make_engine
+from app.db import LoopReader, make_engine
 from app.errors import InvalidInput, install_error_handlers
 from app.main import _operation_id, _telemetry
 from app.ops.router import router as ops_router
@@ -179,3 +182,22 @@ def test_on_swap_runs_after_each_rebuild_only(
         assert len(swaps) == 2
     finally:
         engine.dispose()
+
+
+def test_the_loop_reader_reads_on_the_event_loop_thread(database_url: str) -> None:
+    reader = LoopReader(database_url)
+    threads: list[int] = []
+
+    def work(connection: Connection) -> RegisterInfo:
+        threads.append(threading.get_ident())
+        return read_info(connection)
+
+    async def main() -> RegisterInfo:
+        try:
+            return await reader.read(work)
+        finally:
+            await reader.dispose()
+
+    info = asyncio.run(main())
+    assert info.version == 0
+    assert threads == [threading.get_ident()]  # asyncio.run's loop runs on this thread
