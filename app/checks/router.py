@@ -145,7 +145,7 @@ def _batch_item(index: int, raw: object, snapshot: SnapshotDep, clock: Clock) ->
 )
 async def check_batch(
     body: BatchRequest, snapshot: SnapshotDep, settings: SettingsDep, client: ReadAccess
-) -> BatchResult:
+) -> Response:
     """Answer many names at once, in order; a bad item gets its own error."""
     if len(body.queries) > MAX_BATCH:
         raise InvalidInput(
@@ -154,8 +154,13 @@ async def check_batch(
             status=413,
         )
     clock = Clock.for_settings(settings)
-    # Up to 1,000 verdicts is real CPU work: keep it off the event loop.
-    items = await run_in_threadpool(
-        lambda: [_batch_item(i, q, snapshot, clock) for i, q in enumerate(body.queries)]
-    )
-    return BatchResult(results=items, register_=register_stamp(snapshot, clock))
+
+    def answer() -> bytes:
+        items = [_batch_item(i, q, snapshot, clock) for i, q in enumerate(body.queries)]
+        result = BatchResult(results=items, register_=register_stamp(snapshot, clock))
+        return result.model_dump_json(by_alias=True).encode()
+
+    # Up to 1,000 verdicts is real CPU work: keep it off the event loop. The JSON is rendered
+    # there too; returning the model would have FastAPI validate every result once more
+    # against response_model, a fifth of a fresh batch's time.
+    return Response(await run_in_threadpool(answer), media_type="application/json")
