@@ -72,7 +72,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     by the holder after a swap): it is tens of thousands of long-lived objects, and a full
     collection walking them paused a loaded server for ~100 ms, the tail of the GET /v1/check
     latency (benchmarks/reports/check.md). A replaced index holds no reference cycles, so
-    reference counting frees it (tests/checks/test_snapshot.py). Shutdown unfreezes.
+    reference counting frees it (tests/api/test_app_setup.py). Shutdown unfreezes.
     """
     settings: Settings = app.state.settings
     engine = app.state.engine

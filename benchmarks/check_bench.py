@@ -125,34 +125,16 @@ def measure(server: Server, path: str, seconds: int, script: Path | None = None)
     return run
 
 
-def http_rounds(
-    service: Server, baseline: Server, script: Path, seconds: int, rounds: int
-) -> dict[str, list[dict]]:
-    """Saturating runs, alternated so that drift in machine load hits all alike.
+Plan = dict[str, tuple[Server, str, Path | None]]
 
-    Besides the baseline and /v1/check, the service's own /healthz (a constant answer through
-    the service's whole stack: middleware, metrics, routing) separates the cost of that stack
-    from the cost of the lookup.
-    """
-    runs: dict[str, list[dict]] = {"baseline": [], "service": [], "healthz": []}
-    measure(baseline, PATH, 3, script)  # warm-up
-    measure(service, PATH, 3, script)
+
+def alternate(plan: Plan, seconds: int, rounds: int) -> dict[str, list[dict]]:
+    """One run of each named (server, path, script) per round, in turn, so that drift in
+    machine load hits all alike."""
+    runs: dict[str, list[dict]] = {name: [] for name in plan}
     for _ in range(rounds):
-        runs["baseline"].append(measure(baseline, PATH, seconds, script))
-        runs["service"].append(measure(service, PATH, seconds, script))
-        runs["healthz"].append(measure(service, "/healthz", seconds))
-    return runs
-
-
-def paced_rounds(
-    service: Server, baseline: Server, script: Path, seconds: int, rounds: int
-) -> dict[str, list[dict]]:
-    """Both servers at the same offered load, below what either can take: latency without
-    the queueing that saturation adds (at saturation, 64 connections wait in line)."""
-    runs: dict[str, list[dict]] = {"baseline": [], "service": []}
-    for _ in range(rounds):
-        runs["baseline"].append(measure(baseline, PATH, seconds, script))
-        runs["service"].append(measure(service, PATH, seconds, script))
+        for name, (server, path, script) in plan.items():
+            runs[name].append(measure(server, path, seconds, script))
     return runs
 
 
@@ -219,12 +201,35 @@ def main() -> None:
         ):
             service = Server(service_url, service_pid)
             baseline = Server(baseline_url, baseline_pid)
-            saturated = http_rounds(service, baseline, script, args.seconds, args.rounds)
+            # Saturating runs. The service's own /healthz (a constant answer through its
+            # whole stack: middleware, metrics, routing) separates that stack's cost from
+            # the lookup's.
+            alternate(
+                {"baseline": (baseline, PATH, script), "service": (service, PATH, script)}, 3, 1
+            )  # warm-up
+            saturated = alternate(
+                {
+                    "baseline": (baseline, PATH, script),
+                    "service": (service, PATH, script),
+                    "healthz": (service, "/healthz", None),
+                },
+                args.seconds,
+                args.rounds,
+            )
             offered = PACED_SHARE * median([r["rps"] for r in saturated["baseline"]])
             paced_script = wrk_script(
                 names, directory / "paced.lua", delay_ms=1000 * CONNECTIONS / offered
             )
-            paced = paced_rounds(service, baseline, paced_script, args.seconds, args.rounds)
+            # The same offered load for both, below what either can take: latency without
+            # the queueing that saturation adds (64 connections waiting in line).
+            paced = alternate(
+                {
+                    "baseline": (baseline, PATH, paced_script),
+                    "service": (service, PATH, paced_script),
+                },
+                args.seconds,
+                args.rounds,
+            )
             batch = time_batch(service_url)
         rss_empty, rss_big = memory(directory)
     write_report(args, build, saturated, paced, offered, batch, rss_empty, rss_big)
