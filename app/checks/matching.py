@@ -10,39 +10,25 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from rapidfuzz import fuzz, process
-from rapidfuzz.distance import Indel
 
-from app.checks.normalise import (
-    compact_key,
-    drop_mistyped_legal_form,
-    fold_text,
-    normalise_name,
-    typo_shaped,
-    word_similarity,
-)
+from app.checks.normalise import compact_key, drop_mistyped_legal_form, fold_text, normalise_name
+from app.checks.similarity import Verdict, WordStats
 
 MATCHED, NEEDS_REVIEW, NOT_LISTED = "matched", "needs_review", "not_listed"
 ALIAS_KINDS = frozenset({"trading", "former"})
 _KIND_RANK = {"name": 0, "listed": 1, "trust": 2, "trading": 3, "former": 4}
 
-# Words that say what kind of body an organisation is, not which one it is.
-ORGANISATION_TYPE_WORDS = frozenset(
-    "academies academy and associates association borough care center centre charity city "
-    "college community company consultancy consultants consulting council county district "
-    "federation for foundation ft group health healthcare homes hospital hospitals "
-    "metropolitan nhs of partners partnership school schools service services solutions st "
-    "support team the training trust uk university".split()
-)
-# A word in at least this share of organisations (and this many) is generic in this register.
-_COMMON_SHARE, _COMMON_MIN_ORGS = 0.15, 10
 _IGNORABLE = frozenset({"and"})  # "Evolve & Thrive" is "Evolve Thrive" in every sense that counts
-_GENERIC_WEIGHT = 0.3  # generic words still count a little towards similarity
 _SHORTLIST_SIZE, _SHORTLIST_CUTOFF, _POSTINGS_CAP = 20, 40.0, 50
-_MAX_CANDIDATES, _CANDIDATE_FLOOR, _REVIEW_FLOOR, _NEAR_WORD = 5, 30.0, 50.0, 0.6
+_MAX_CANDIDATES, _CANDIDATE_FLOOR, _REVIEW_FLOOR = 5, 30.0, 50.0
+# Whole-string scores are computed for many queries at once, in blocks of at most this many
+# query-by-name cells (8 bytes each): one C call per block, memory bounded on big registers.
+_SCORE_BLOCK_CELLS = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,15 +80,6 @@ class _Name:
         return Candidate(e.organisation_id, e.name, e.status, self.name.text, round(score, 1))
 
 
-@dataclass(frozen=True, slots=True)
-class _Verdict:
-    """How a query compares with one register name."""
-
-    score: float  # identity-weighted similarity, 0..100
-    aligned: bool  # same words, at most one typo-level slip
-    note: str
-
-
 def _words(normalised: str) -> tuple[str, ...]:
     return tuple(w for w in normalised.split() if w not in _IGNORABLE)
 
@@ -140,56 +117,6 @@ def _collect(
     return {key: tuple(slot.values()) for key, slot in groups.items()}, df, len(seen)
 
 
-@dataclass(frozen=True, slots=True)
-class _WordStats:
-    """What the register's vocabulary says about each word: how much identity it carries."""
-
-    generic: frozenset[str]
-    weights: dict[str, float]
-    unknown_weight: float
-    vocabulary: frozenset[str]  # every word the register uses, joined compounds too
-
-    @classmethod
-    def of(cls, df: Counter[str], n_orgs: int, compounds: Iterable[str]) -> _WordStats:
-        common = max(_COMMON_MIN_ORGS, _COMMON_SHARE * n_orgs)
-        generic = ORGANISATION_TYPE_WORDS | {w for w, n in df.items() if n >= common}
-        # Smoothed IDF over organisations: a rare word carries identity, a common one little.
-        # A word the register never uses (often a typo) counts as its rarest word.
-        weights = {
-            w: (math.log((n_orgs + 1) / (n + 1)) + 1) * (_GENERIC_WEIGHT if w in generic else 1)
-            for w, n in df.items()
-        }
-        unknown = math.log((n_orgs + 1) / 2) + 1
-        return cls(generic, weights, unknown, frozenset(df).union(compounds))
-
-    def coverage(self, words: tuple[str, ...], other: tuple[str, ...]) -> float:
-        """Weighted share of `words` found (exactly or nearly) in `other`."""
-        total = got = 0.0
-        for word in words:
-            weight = self.weights.get(word, self.unknown_weight)
-            total += weight
-            if word in other:
-                got += weight
-            else:
-                got += weight * max([word_similarity(word, o) for o in other])
-        return got / total if total else 0.0
-
-    def similarity(self, query: tuple[str, ...], name: tuple[str, ...]) -> float:
-        """Identity-weighted F-score of the two word lists, 0..100."""
-        if not query or not name:
-            return 0.0
-        p, r = self.coverage(query, name), self.coverage(name, query)
-        return 200 * p * r / (p + r) if p + r else 0.0
-
-    def shares_distinctive_word(self, query: tuple[str, ...], name: tuple[str, ...]) -> bool:
-        """True when a non-generic query word is (nearly) one of the name's words."""
-        return any(
-            word not in self.generic
-            and max(Indel.normalized_similarity(word, w) for w in name) >= _NEAR_WORD
-            for word in query
-        )
-
-
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class MatchIndex:
     """Immutable name index for one registry version; safe to query from many threads."""
@@ -198,7 +125,7 @@ class MatchIndex:
     _compact: dict[str, tuple[_Name, ...]]  # the same names, spaces removed
     _keys: list[str]  # the exact keys, in the order rapidfuzz reports them
     _postings: dict[str, tuple[int, ...]]  # word -> positions in _keys, for rarer words
-    _stats: _WordStats
+    _stats: WordStats
     _size: int
 
     @classmethod
@@ -218,7 +145,7 @@ class MatchIndex:
             {key: tuple(slot.values()) for key, slot in compact.items()},
             list(exact),
             {w: tuple(ix) for w, ix in postings.items() if len(ix) <= _POSTINGS_CAP},
-            _WordStats.of(df, size, compounds),
+            WordStats.of(df, size, compounds),
             size,
         )
 
@@ -227,7 +154,26 @@ class MatchIndex:
 
     def match(self, query: str) -> MatchResult:
         """Find the organisation a free-text name refers to, or say why not."""
-        key = normalise_name(query)
+        return self.match_many((query,))[0]
+
+    def match_many(self, queries: Sequence[str]) -> list[MatchResult]:
+        """`match` for each query, in order.
+
+        The names that need the fuzzy step have their whole-string scores computed together,
+        one C call per block instead of one per name: most of that call's cost is converting
+        the register's names, which a block of queries shares.
+        """
+        keys = [normalise_name(query) for query in queries]
+        exact = [self._exactly(key) for key in keys]
+        todo = [i for i, result in enumerate(exact) if result is None]
+        fuzzy = {
+            i: self._fuzzy(keys[i], _words(normalise_name(queries[i], join_compounds=True)), close)
+            for i, close in zip(todo, self._closest([keys[i] for i in todo]), strict=True)
+        }
+        return [fuzzy[i] if result is None else result for i, result in enumerate(exact)]
+
+    def _exactly(self, key: str) -> MatchResult | None:
+        """The answer when no fuzzy step is needed: no name left, or an exact key."""
         if not key:
             return _not_listed("no name left after removing legal form and punctuation")
         hit = self._exact.get(key)
@@ -236,11 +182,29 @@ class MatchIndex:
         hit = self._compact.get(compact_key(key))
         if hit:
             return _exact_result(hit, "exact match ignoring spaces")
-        return self._fuzzy(key, _words(normalise_name(query, join_compounds=True)))
+        return None
 
-    def _fuzzy(self, key: str, compounds: tuple[str, ...]) -> MatchResult:
+    def _closest(self, keys: list[str]) -> Iterator[list[int]]:
+        """Per key, the positions of the names closest to it as whole strings (fuzz.ratio):
+        at most _SHORTLIST_SIZE at or above the cutoff, best first, ties in register order."""
+        if not self._keys:
+            yield from ([] for _ in keys)
+            return
+        block = max(1, _SCORE_BLOCK_CELLS // len(self._keys))
+        for start in range(0, len(keys), block):
+            scores = process.cdist(
+                keys[start : start + block],
+                self._keys,
+                scorer=fuzz.ratio,
+                processor=None,
+                score_cutoff=_SHORTLIST_CUTOFF,
+                dtype=np.float64,
+            )
+            yield from _best_per_row(scores)
+
+    def _fuzzy(self, key: str, compounds: tuple[str, ...], close: list[int]) -> MatchResult:
         query = drop_mistyped_legal_form(_words(key))
-        ranked = self._rank(query, drop_mistyped_legal_form(compounds), key)
+        ranked = self._rank(query, drop_mistyped_legal_form(compounds), close)
         candidates = tuple(
             item.candidate(v.score)
             for v, item in ranked
@@ -258,19 +222,19 @@ class MatchIndex:
             if verdict.score >= _REVIEW_FLOOR and self._stats.shares_distinctive_word(
                 query, item.words
             ):
-                return _review(candidates, self._compare(query, item.words, True).note)
+                return _review(candidates, self._stats.compare(query, item.words, True).note)
         return _not_listed("no registered name is close")
 
     def _rank(
-        self, query: tuple[str, ...], compounds: tuple[str, ...], key: str
-    ) -> list[tuple[_Verdict, _Name]]:
+        self, query: tuple[str, ...], compounds: tuple[str, ...], close: list[int]
+    ) -> list[tuple[Verdict, _Name]]:
         """Each shortlisted organisation's best name, aligned ones first, then by score."""
-        best: dict[int, tuple[_Verdict, _Name]] = {}
-        for item in self._shortlist(key, query):
-            verdict = self._compare(query, item.words)
+        best: dict[int, tuple[Verdict, _Name]] = {}
+        for item in self._shortlist(close, query):
+            verdict = self._stats.compare(query, item.words)
             if not verdict.aligned and compounds != query:
                 # "Safe-Hadns" is a slip in the long word "Safe-Hands", not in "Hands".
-                joined = self._compare(compounds, item.compounds)
+                joined = self._stats.compare(compounds, item.compounds)
                 verdict = joined if joined.aligned else verdict
             held = best.get(item.entry.organisation_id)
             if held is None or (verdict.aligned, verdict.score) > (held[0].aligned, held[0].score):
@@ -279,52 +243,41 @@ class MatchIndex:
             best.values(), key=lambda vi: (-vi[0].aligned, -vi[0].score, vi[1].entry.name)
         )
 
-    def _shortlist(self, key: str, query: tuple[str, ...]) -> list[_Name]:
+    def _shortlist(self, close: list[int], query: tuple[str, ...]) -> list[_Name]:
         """Names close as whole strings, plus names sharing a distinctive query word."""
-        hits = process.extract(
-            key,
-            self._keys,
-            scorer=fuzz.ratio,
-            processor=None,
-            limit=_SHORTLIST_SIZE,
-            score_cutoff=_SHORTLIST_CUTOFF,
-        )
-        positions = {i for _, _, i in hits}
+        positions = set(close)
         for word in query:
             if word not in self._stats.generic:
                 positions.update(self._postings.get(word, ()))
         return [item for i in positions for item in self._exact[self._keys[i]]]
 
-    def _compare(
-        self, query: tuple[str, ...], name: tuple[str, ...], explain: bool = False
-    ) -> _Verdict:
-        """Score and align; the note of a failed alignment is written only when asked for."""
-        score = self._stats.similarity(query, name)
-        if len(query) != len(name):
-            return _Verdict(score, False, _word_count_note(query, name) if explain else "")
-        diffs = [(q, n) for q, n in zip(query, name, strict=True) if q != n]
-        if not diffs:
-            return _Verdict(score, True, "same words, ignoring 'and' and a mistyped 'Limited'")
-        q, n = diffs[0]
-        # A word the register itself uses is a different name, never a typo of another.
-        if len(diffs) == 1 and typo_shaped(q, n) and q not in self._stats.vocabulary:
-            return _Verdict(score, True, f"typo-level difference in '{n}'")
-        if not explain:
-            return _Verdict(score, False, "")
-        if sorted(query) == sorted(name):
-            return _Verdict(score, False, "same words in a different order")
-        if len(diffs) > 1:
-            return _Verdict(score, False, f"{len(diffs)} words differ, e.g. '{q}' vs '{n}'")
-        label = "generic" if n in self._stats.generic else "distinctive"
-        return _Verdict(score, False, f"differs in {label} word '{q}' vs '{n}'")
 
+def _best_per_row(scores: np.ndarray) -> list[list[int]]:
+    """Per row of scores (0 below the cutoff), the positions of the best _SHORTLIST_SIZE at
+    or above the cutoff, best first, ties in position order (as rapidfuzz's extract has them).
 
-def _word_count_note(query: tuple[str, ...], name: tuple[str, ...]) -> str:
-    extra = sorted((Counter(query) - Counter(name)).elements())
-    missing = sorted((Counter(name) - Counter(query)).elements())
-    parts = [f"extra word(s) {' '.join(extra)!r}"] if extra else []
-    parts += [f"missing word(s) {' '.join(missing)!r}"] if missing else []
-    return "; ".join(parts)
+    Selecting on float scores with many ties is slow in numpy, so the selection runs on the
+    scores rounded to integers, which keeps their order: every score in a row's exact top
+    rounds to at least the row's size-th best rounded score. The few positions that pass
+    are then ordered by their exact scores.
+    """
+    rounded = np.rint(scores).astype(np.uint8)
+    nth = min(_SHORTLIST_SIZE, rounded.shape[1])
+    floor = np.maximum(
+        np.sort(rounded, axis=1, kind="stable")[:, -nth], math.floor(_SHORTLIST_CUTOFF)
+    )
+    near: list[list[int]] = [[] for _ in range(len(scores))]
+    rows, columns = np.nonzero(rounded >= floor[:, None])
+    for row, column in zip(rows.tolist(), columns.tolist(), strict=True):
+        near[row].append(column)
+    best = []
+    for row, positions in enumerate(near):
+        values = scores[row, positions].tolist()
+        ranked = sorted(
+            (-v, p) for v, p in zip(values, positions, strict=True) if v >= _SHORTLIST_CUTOFF
+        )
+        best.append([p for _, p in ranked[:_SHORTLIST_SIZE]])
+    return best
 
 
 def _exact_result(items: tuple[_Name, ...], reason: str) -> MatchResult:

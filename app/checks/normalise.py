@@ -133,13 +133,17 @@ def _is_doubling(a: str, b: str) -> bool:
     return i > 0 and long[i] == long[i - 1] and long[i + 1 :] == short[i:]
 
 
+def _digits(word: str) -> list[str]:
+    return [c for c in word if c.isdigit()]
+
+
 def typo_shaped(a: str, b: str) -> bool:
     """True when two different words differ by one slip of the fingers in a long word."""
-    if [c for c in a if c.isdigit()] != [c for c in b if c.isdigit()]:
-        return False  # numbers identify: "Unit12" is not "Unit21", "Care4Kids" may be mistyped
     shortest = min(len(a), len(b))
     if shortest < _MIN_LEN_SLIP:
         return False  # "Mark"/"Mary", "Kent"/"Trent": short words are names, not slips
+    if not (a.isalpha() and b.isalpha()) and _digits(a) != _digits(b):
+        return False  # numbers identify: "Unit12" is not "Unit21", "Care4Kids" may be mistyped
     if _is_swap(a, b) or _is_doubling(a, b):
         return True
     # Any other single edit only in very long words, where it rarely makes another real name.

@@ -5,8 +5,11 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pytest
+from rapidfuzz import fuzz, process
 
+from app.checks import matching
 from app.checks.matching import IndexEntry, IndexName, MatchIndex, MatchResult
 
 from . import heldout
@@ -246,3 +249,49 @@ def test_concurrent_lookups_give_the_same_answers(
     expected = [dev_index.match(q) for q in queries]
     with ThreadPoolExecutor(max_workers=8) as pool:
         assert list(pool.map(dev_index.match, queries)) == expected
+
+
+def test_matching_many_at_once_answers_as_one_at_a_time(
+    dev_set: tuple[list[dict[str, object]], list[dict[str, object]]], dev_index: MatchIndex
+) -> None:
+    queries = [str(q["query"]) for q in dev_set[1]]
+    queries += ["", "Ltd", queries[0], "Wholly Unrelated Name Trust"]
+    assert dev_index.match_many(queries) == [dev_index.match(q) for q in queries]
+
+
+def test_many_at_once_gives_the_same_answers_when_scored_in_small_blocks(
+    dev_set: tuple[list[dict[str, object]], list[dict[str, object]]],
+    dev_index: MatchIndex,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    queries = [str(q["query"]) for q in dev_set[1]]
+    expected = dev_index.match_many(queries)
+    # One query per block, then a few: the blocks must join up in order.
+    for cells in (1, 3 * len(dev_index._keys)):
+        monkeypatch.setattr(matching, "_SCORE_BLOCK_CELLS", cells)
+        assert dev_index.match_many(queries) == expected
+
+
+def test_shortlist_takes_the_best_scores_with_ties_in_register_order_as_extract_does() -> None:
+    # Many names at a few score levels, so the cut at the shortlist size falls inside a tie.
+    keys = [
+        f"{stem} {n:02d}" for stem in ("harbour lane", "harbor lanes", "arbour") for n in range(40)
+    ]
+    keys += ["harbour", "zz"]
+    queries = ["harbour lane 7", "arbour 1", "harbour", "lane", "q"]
+    scores = process.cdist(
+        queries, keys, scorer=fuzz.ratio, processor=None, score_cutoff=40.0, dtype=np.float64
+    )
+    got = matching._best_per_row(scores)
+    for query, positions in zip(queries, got, strict=True):
+        hits = process.extract(
+            query, keys, scorer=fuzz.ratio, processor=None, limit=20, score_cutoff=40.0
+        )
+        assert positions == [i for _, _, i in hits], query
+    assert any(len(p) == 20 for p in got)  # the size limit was reached at least once
+
+
+def test_an_empty_index_answers_every_query_not_listed() -> None:
+    empty = MatchIndex.build([])
+    results = empty.match_many(["Harbour Lane", "", "Ltd"])
+    assert [r.outcome for r in results] == ["not_listed"] * 3

@@ -1,0 +1,131 @@
+"""How a query compares with one register name: identity-weighted similarity and alignment.
+
+Similarity weighs each word by how much identity it carries in this register (a rare word a
+lot, "Training" little). Alignment is the stricter test behind a fuzzy auto-match: the same
+words, with at most one typo-level slip in one long word that the register does not itself
+use as a word.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from rapidfuzz.distance import Indel
+
+from app.checks.normalise import typo_shaped, word_similarity
+
+# Words that say what kind of body an organisation is, not which one it is.
+ORGANISATION_TYPE_WORDS = frozenset(
+    "academies academy and associates association borough care center centre charity city "
+    "college community company consultancy consultants consulting council county district "
+    "federation for foundation ft group health healthcare homes hospital hospitals "
+    "metropolitan nhs of partners partnership school schools service services solutions st "
+    "support team the training trust uk university".split()
+)
+# A word in at least this share of organisations (and this many) is generic in this register.
+_COMMON_SHARE, _COMMON_MIN_ORGS = 0.15, 10
+_GENERIC_WEIGHT = 0.3  # generic words still count a little towards similarity
+_NEAR_WORD = 0.6  # Indel similarity from which two words count as nearly the same
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """How a query compares with one register name."""
+
+    score: float  # identity-weighted similarity, 0..100
+    aligned: bool  # same words, at most one typo-level slip
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class WordStats:
+    """What the register's vocabulary says about each word: how much identity it carries."""
+
+    generic: frozenset[str]
+    weights: dict[str, float]
+    unknown_weight: float
+    vocabulary: frozenset[str]  # every word the register uses, joined compounds too
+
+    @classmethod
+    def of(cls, df: Counter[str], n_orgs: int, compounds: Iterable[str]) -> WordStats:
+        """Statistics from each word's count of organisations (df) among n_orgs."""
+        common = max(_COMMON_MIN_ORGS, _COMMON_SHARE * n_orgs)
+        generic = ORGANISATION_TYPE_WORDS | {w for w, n in df.items() if n >= common}
+        # Smoothed IDF over organisations: a rare word carries identity, a common one little.
+        # A word the register never uses (often a typo) counts as its rarest word.
+        weights = {
+            w: (math.log((n_orgs + 1) / (n + 1)) + 1) * (_GENERIC_WEIGHT if w in generic else 1)
+            for w, n in df.items()
+        }
+        unknown = math.log((n_orgs + 1) / 2) + 1
+        return cls(generic, weights, unknown, frozenset(df).union(compounds))
+
+    def similarity(self, query: tuple[str, ...], name: tuple[str, ...]) -> float:
+        """Identity-weighted F-score of the two word lists, 0..100.
+
+        Precision is the weighted share of query words found (exactly or nearly) in the
+        name, recall the same the other way round; one pass over the word pairs gives both.
+        """
+        if not query or not name:
+            return 0.0
+        best_q = [0.0] * len(query)
+        best_n = [0.0] * len(name)
+        for i, q in enumerate(query):
+            for j, n in enumerate(name):
+                s = 1.0 if q == n else word_similarity(q, n)
+                if s > best_q[i]:
+                    best_q[i] = s
+                if s > best_n[j]:
+                    best_n[j] = s
+        p, r = self._covered(query, best_q), self._covered(name, best_n)
+        return 200 * p * r / (p + r) if p + r else 0.0
+
+    def _covered(self, words: tuple[str, ...], best: list[float]) -> float:
+        total = got = 0.0
+        for word, s in zip(words, best, strict=True):
+            weight = self.weights.get(word, self.unknown_weight)
+            total += weight
+            got += weight * s
+        return got / total if total else 0.0
+
+    def shares_distinctive_word(self, query: tuple[str, ...], name: tuple[str, ...]) -> bool:
+        """True when a non-generic query word is (nearly) one of the name's words."""
+        return any(
+            word not in self.generic
+            and max(Indel.normalized_similarity(word, w) for w in name) >= _NEAR_WORD
+            for word in query
+        )
+
+    def compare(
+        self, query: tuple[str, ...], name: tuple[str, ...], explain: bool = False
+    ) -> Verdict:
+        """Score and align; the note of a failed alignment is written only when asked for."""
+        score = self.similarity(query, name)
+        if len(query) != len(name):
+            return Verdict(score, False, _word_count_note(query, name) if explain else "")
+        diffs = [(q, n) for q, n in zip(query, name, strict=True) if q != n]
+        if not diffs:
+            return Verdict(score, True, "same words, ignoring 'and' and a mistyped 'Limited'")
+        q, n = diffs[0]
+        # A word the register itself uses is a different name, never a typo of another.
+        if len(diffs) == 1 and typo_shaped(q, n) and q not in self.vocabulary:
+            return Verdict(score, True, f"typo-level difference in '{n}'")
+        if not explain:
+            return Verdict(score, False, "")
+        if sorted(query) == sorted(name):
+            return Verdict(score, False, "same words in a different order")
+        if len(diffs) > 1:
+            return Verdict(score, False, f"{len(diffs)} words differ, e.g. '{q}' vs '{n}'")
+        label = "generic" if n in self.generic else "distinctive"
+        return Verdict(score, False, f"differs in {label} word '{q}' vs '{n}'")
+
+
+def _word_count_note(query: tuple[str, ...], name: tuple[str, ...]) -> str:
+    extra = sorted((Counter(query) - Counter(name)).elements())
+    missing = sorted((Counter(name) - Counter(query)).elements())
+    parts = [f"extra word(s) {' '.join(extra)!r}"] if extra else []
+    parts += [f"missing word(s) {' '.join(missing)!r}"] if missing else []
+    return "; ".join(parts)
