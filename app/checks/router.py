@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Hashable
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -17,7 +19,7 @@ from app.checks.schemas import (
     ItemError,
     Setting,
 )
-from app.checks.verdicts import Clock, decide, is_stale, register_stamp
+from app.checks.verdicts import Clock, decide, decide_many, is_stale, register_stamp
 from app.deps import SettingsDep, SnapshotDep, current_snapshot
 from app.errors import InvalidInput, ServiceError
 from app.routing import PlainRoute
@@ -115,20 +117,42 @@ def _render(
     return make_etag(*key), str(result.verdict), result.model_dump_json(by_alias=True).encode()
 
 
-def _batch_item(index: int, raw: object, snapshot: SnapshotDep, clock: Clock) -> BatchItem:
-    name = getattr(raw, "name", None)
+def _validated(raw: object, today: dt.date) -> CheckQuery | ItemError:
     try:
-        query = validate_query(
-            name, getattr(raw, "as_of", None), getattr(raw, "setting", None), clock.now.date()
+        return validate_query(
+            getattr(raw, "name", None),
+            getattr(raw, "as_of", None),
+            getattr(raw, "setting", None),
+            today,
         )
     except ServiceError as exc:
-        return BatchItem(
-            index=index, result=None, error=ItemError(code=exc.code, detail=exc.detail)
-        )
+        return ItemError(code=exc.code, detail=exc.detail)
+
+
+def _batch_items(raws: list[Any], snapshot: SnapshotDep, clock: Clock) -> list[BatchItem]:
+    """One item per query, in order: a bad query gets its error, the others their verdicts,
+    decided together; a question asked before of this snapshot comes from its memo."""
+    today = clock.now.date()
+    checked = [_validated(raw, today) for raw in raws]
     stamp = register_stamp(snapshot, clock)
-    key = ("result", query, stamp.version, stamp.last_synced_at, stamp.stale, clock.now.date())
-    result = snapshot.memo(key, lambda: decide(snapshot, query, clock))
-    return BatchItem(index=index, result=result, error=None)
+
+    def key(query: CheckQuery) -> tuple[object, ...]:
+        return ("result", query, stamp.version, stamp.last_synced_at, stamp.stale, today)
+
+    valid = [query for query in checked if isinstance(query, CheckQuery)]
+    by_key: dict[Hashable, CheckQuery] = {key(query): query for query in valid}
+    results = iter(
+        snapshot.memo_many(
+            [key(query) for query in valid],
+            lambda missing: decide_many(snapshot, [by_key[k] for k in missing], clock),
+        )
+    )
+    return [
+        BatchItem(index=i, result=next(results), error=None)
+        if isinstance(item, CheckQuery)
+        else BatchItem(index=i, result=None, error=item)
+        for i, item in enumerate(checked)
+    ]
 
 
 @router.post(
@@ -156,7 +180,7 @@ async def check_batch(
     clock = Clock.for_settings(settings)
 
     def answer() -> bytes:
-        items = [_batch_item(i, q, snapshot, clock) for i, q in enumerate(body.queries)]
+        items = _batch_items(body.queries, snapshot, clock)
         result = BatchResult(results=items, register_=register_stamp(snapshot, clock))
         return result.model_dump_json(by_alias=True).encode()
 

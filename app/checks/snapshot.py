@@ -6,7 +6,7 @@ import datetime as dt
 import threading
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
@@ -18,6 +18,7 @@ from app.checks.matching import IndexEntry, IndexName, MatchIndex
 from app.models import Organisation, OrganisationEvent, OrganisationStatus, RegistryState, utcnow
 
 MAX_MEMO_ENTRIES = 50_000
+_MISSING = object()
 # Statuses that mean "on the register".
 LISTED = frozenset(s.value for s in OrganisationStatus) - {OrganisationStatus.REMOVED.value}
 
@@ -88,10 +89,28 @@ class Snapshot:
         except KeyError:
             pass
         value = compute()
+        self._store(key, value)
+        return value
+
+    def memo_many(
+        self, keys: Sequence[Hashable], compute: Callable[[list[Hashable]], Sequence[Any]]
+    ) -> list[Any]:
+        """`memo` for many keys: the ones not cached yet are computed together, each once."""
+        rendered = self.rendered  # another thread may clear it meanwhile: read each once
+        found = {
+            key: value for key in keys if (value := rendered.get(key, _MISSING)) is not _MISSING
+        }
+        missing = [key for key in dict.fromkeys(keys) if key not in found]
+        if missing:
+            for key, value in zip(missing, compute(missing), strict=True):
+                found[key] = value
+                self._store(key, value)
+        return [found[key] for key in keys]
+
+    def _store(self, key: Hashable, value: Any) -> None:
         if len(self.rendered) >= MAX_MEMO_ENTRIES:
             self.rendered.clear()  # crude but bounded; a new snapshot starts empty anyway
         self.rendered[key] = value
-        return value
 
     def age_seconds(self, now: dt.datetime | None = None) -> float | None:
         """Seconds since the last successful sync; None if there never was one."""

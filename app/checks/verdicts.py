@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from app.checks.inputs import CheckQuery
-from app.checks.matching import MatchResult
+from app.checks.matching import MatchIndex, MatchResult
 from app.checks.schemas import (
     CandidateOut,
     CheckResult,
@@ -176,29 +177,54 @@ def _candidates(match: MatchResult) -> list[CandidateOut]:
     ]
 
 
-def decide(snapshot: Snapshot, query: CheckQuery, clock: Clock) -> CheckResult:
-    """The verdict for one validated query against one snapshot."""
+def _index_for(snapshot: Snapshot, query: CheckQuery) -> MatchIndex | None:
+    """The index that answers the query; None when the answer is unknown without one."""
+    if _before_window(snapshot, query):
+        return None
+    return snapshot.ever_listed if query.as_of else snapshot.listed
+
+
+def decide_many(
+    snapshot: Snapshot, queries: Sequence[CheckQuery], clock: Clock
+) -> list[CheckResult]:
+    """`decide` for each query, in order, with each index matching all its names in one go."""
+    asked: dict[int, tuple[MatchIndex, list[int]]] = {}
+    for i, query in enumerate(queries):
+        index = _index_for(snapshot, query)
+        if index is not None:
+            asked.setdefault(id(index), (index, []))[1].append(i)
+    matches: dict[int, MatchResult] = {}
+    for index, positions in asked.values():
+        found = index.match_many([queries[i].name for i in positions])
+        matches.update(zip(positions, found, strict=True))
+    return [decide(snapshot, query, clock, matches.get(i)) for i, query in enumerate(queries)]
+
+
+def decide(
+    snapshot: Snapshot, query: CheckQuery, clock: Clock, match: MatchResult | None = None
+) -> CheckResult:
+    """The verdict for one validated query against one snapshot; `match` is the query's
+    match when already known (see `decide_many`)."""
     evidence = _Evidence()
     stamp = register_stamp(snapshot, clock)
     org: OrganisationView | None = None
-    match: MatchResult | None = None
-    if snapshot.info.first_synced_at is None:
-        verdict = Verdict.UNKNOWN
-        evidence.warn(
-            "never_synced",
-            "The mirror has not synced the register successfully "
-            "yet, so it cannot say who is listed.",
-        )
-    elif _before_window(snapshot, query):
-        verdict = Verdict.UNKNOWN
-        evidence.warn(
-            "before_observation_window",
-            "The date is before the mirror's first "
-            "successful sync, so what the register said then is not known.",
-        )
+    index = _index_for(snapshot, query)
+    if index is None:
+        verdict, match = Verdict.UNKNOWN, None
+        if snapshot.info.first_synced_at is None:
+            evidence.warn(
+                "never_synced",
+                "The mirror has not synced the register successfully "
+                "yet, so it cannot say who is listed.",
+            )
+        else:
+            evidence.warn(
+                "before_observation_window",
+                "The date is before the mirror's first "
+                "successful sync, so what the register said then is not known.",
+            )
     else:
-        index = snapshot.ever_listed if query.as_of else snapshot.listed
-        match = index.match(query.name)
+        match = match or index.match(query.name)
         if match.outcome == "matched":
             verdict, org = _matched_verdict(snapshot, match, query, evidence)
         elif match.outcome == "needs_review":

@@ -126,6 +126,23 @@ def test_batch_answers_in_order_with_per_item_errors(client: TestClient) -> None
     assert response.json()["register"]["version"] == 1
 
 
+def test_batch_results_are_what_single_checks_answer(client: TestClient) -> None:
+    # Fresh names go through the batch's matching of all names at once, repeated ones once.
+    queries = [
+        {"name": "Severn NHS Fuondation Trust"},
+        {"name": "Mendip Care Gruop"},
+        {"name": "St Mark's School"},
+        {"name": "Kind Homes Limited", "as_of": "2020-01-01"},
+        {"name": "Severn NHS Fuondation Trust"},
+        {"name": "Wholly Unknown Provider"},
+        {"name": "Open Horizons Training Ltd", "setting": "ofsted_only"},
+    ]
+    batch = client.post("/v1/check/batch", json={"queries": queries}).json()["results"]
+    singles = [client.get("/v1/check", params=q).json() for q in queries]
+    assert [item["result"] for item in batch] == singles
+    assert {s["verdict"] for s in singles} >= {"certified", "not_listed", "unknown"}
+
+
 def test_batch_over_the_limit_is_rejected(client: TestClient) -> None:
     response = client.post("/v1/check/batch", json={"queries": [{"name": "x"}] * 1001})
     assert response.status_code == 413

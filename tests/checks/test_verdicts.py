@@ -11,7 +11,7 @@ from app.checks.inputs import CheckQuery
 from app.checks.matching import IndexEntry, IndexName, MatchIndex
 from app.checks.schemas import Setting, Verdict
 from app.checks.snapshot import OrganisationView, RegisterInfo, Snapshot
-from app.checks.verdicts import Clock, decide
+from app.checks.verdicts import Clock, decide, decide_many
 
 NOW = dt.datetime(2026, 11, 25, 12, tzinfo=dt.UTC)
 FIRST_SYNC = dt.datetime(2026, 1, 10, 3, tzinfo=dt.UTC)
@@ -246,3 +246,49 @@ def test_removed_organisation_is_not_listed_now() -> None:
     result = check("Pennine Minds Ltd", HISTORY)
     assert result["verdict"] == Verdict.NOT_LISTED.value
     assert result["organisation"] is None
+
+
+@pytest.mark.parametrize(
+    ("snap", "expected"),
+    [
+        (REGISTER, {"certified", "affiliate", "needs_review", "not_listed", "unknown"}),
+        (HISTORY, {"certified", "working_towards", "not_listed", "unknown"}),
+        (snapshot(first_synced=None, last_synced=None), {"unknown"}),
+    ],
+    ids=["register", "history", "never-synced"],
+)
+def test_deciding_many_at_once_gives_each_query_its_own_verdict(
+    snap: Snapshot, expected: set[str]
+) -> None:
+    names = [
+        "Harbour Learning Ltd",
+        "Harbuor Learning",  # a typo: the fuzzy step
+        "Mendip Care Group",
+        "St Mark's School",
+        "Calder Steps",
+        "Keystone Bridges Consulting",
+        "Pennine Minds Ltd",
+        "Nobody At All Ltd",
+    ]
+    # Now, before the observation window, and two dates of the history.
+    dates = [None, dt.date(2025, 12, 1), dt.date(2026, 3, 1), dt.date(2026, 10, 1)]
+    queries = [CheckQuery(n, as_of=d) for n in names for d in dates]
+    queries.append(CheckQuery("Harbour Learning Ltd", setting=Setting.OFSTED_ONLY))
+    got = decide_many(snap, queries, CLOCK)
+    assert got == [decide(snap, q, CLOCK) for q in queries]
+    assert {str(r.verdict) for r in got} == expected  # the mix reached every path
+
+
+def test_memo_many_computes_each_missing_answer_once_and_keeps_order() -> None:
+    snap = snapshot()
+    snap.memo("b", lambda: "cached b")
+    asked: list[list[object]] = []
+
+    def compute(missing: list[object]) -> list[str]:
+        asked.append(missing)
+        return [f"new {k}" for k in missing]
+
+    assert snap.memo_many(["a", "b", "c", "a"], compute) == ["new a", "cached b", "new c", "new a"]
+    assert asked == [["a", "c"]]
+    assert snap.memo_many(["c", "a"], compute) == ["new c", "new a"]
+    assert asked == [["a", "c"]]  # nothing new to compute
