@@ -9,6 +9,8 @@ from typing import Annotated
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "dev", "development", "secret"}
 
@@ -103,6 +105,26 @@ class Settings(BaseSettings):
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_on_psycopg(cls, value: str | None) -> str | None:
+        """PostgreSQL runs on psycopg 3, the driver installed (and async-capable, which the
+        registry poll needs): a URL without a driver gets it, another driver is refused."""
+        if not value:
+            return value
+        try:
+            url = make_url(value)
+        except ArgumentError as exc:
+            raise ValueError(f"not a database URL: {exc}") from exc
+        if url.drivername in ("postgres", "postgresql"):
+            return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+        if url.get_backend_name() == "postgresql" and url.get_driver_name() != "psycopg":
+            raise ValueError(
+                f"PostgreSQL driver {url.get_driver_name()!r} is not supported: "
+                "use postgresql+psycopg://user:password@host/db"
+            )
         return value
 
     @model_validator(mode="after")
