@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import hashlib
 import hmac
 import secrets
 import time
@@ -61,7 +60,7 @@ def generate_key() -> tuple[str, str]:
 
 def hash_key(key: str, pepper: str) -> str:
     """HMAC-SHA256 of the key under the server-side pepper, as hex."""
-    return hmac.new(pepper.encode(), key.encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(pepper.encode(), key.encode(), "sha256").hex()
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +164,7 @@ class KeyCache:
         self._keys: Mapping[str, ApiClient] | None = None
         self._attempted_at = float("-inf")
         self._reload: asyncio.Task[None] | None = None
+        self._writing: asyncio.Task[None] | None = None
         self._used: dict[int, dt.datetime] = {}
         self._written: dict[int, float] = {}
 
@@ -215,12 +215,19 @@ class KeyCache:
         except Exception:
             log.warning("api_keys_reload_failed", exc_info=True)
             return
+        if self._writing is not None and not self._writing.done():
+            return  # the previous write is still going: these times wait for the next reload
         due = self._due_last_used()
         if due:
-            try:
-                await run_in_threadpool(record_last_used, engine, due)
-            except Exception:
-                log.warning("api_keys_last_used_failed", exc_info=True)
+            # Not awaited: a request that started this reload waits for the reload, and
+            # should not wait for a write as well.
+            self._writing = asyncio.create_task(self._write_last_used(engine, due))
+
+    async def _write_last_used(self, engine: Engine, due: Mapping[int, dt.datetime]) -> None:
+        try:
+            await run_in_threadpool(record_last_used, engine, due)
+        except Exception:
+            log.warning("api_keys_last_used_failed", exc_info=True)
 
     def _due_last_used(self) -> dict[int, dt.datetime]:
         now = self._clock()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -13,9 +15,11 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from app.auth import keys as keys_module
 from app.auth.keys import (
     CACHE_SECONDS,
     MISS_REFRESH_SECONDS,
+    REFRESH_WAIT_SECONDS,
     ApiClient,
     KeyCache,
     Scope,
@@ -215,10 +219,39 @@ def test_last_used_is_written_lazily_at_the_next_cache_reload(app: FastAPI) -> N
         before = _last_used(app, created.id)
         clock.now += CACHE_SECONDS
         client.get(CHECK, headers={"X-API-Key": created.key})
-        after = _last_used(app, created.id)
+        # The write runs after the reload, without the request waiting for it.
+        deadline = time.monotonic() + 5
+        while (after := _last_used(app, created.id)) is None and time.monotonic() < deadline:
+            time.sleep(0.02)
 
     assert before is None
     assert after is not None
+
+
+def test_a_request_does_not_wait_for_the_last_used_write(
+    app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = with_fake_clock(app)
+    created = add_key(app)
+    writing, release = threading.Event(), threading.Event()
+
+    def slow_write(engine: object, used: object) -> None:
+        writing.set()
+        release.wait(10)
+
+    monkeypatch.setattr(keys_module, "record_last_used", slow_write)
+    with TestClient(app) as client:
+        client.get(CHECK, headers={"X-API-Key": created.key})
+        clock.now += CACHE_SECONDS
+        started = time.monotonic()
+        response = client.get(CHECK, headers={"X-API-Key": created.key})
+        elapsed = time.monotonic() - started
+        assert writing.wait(5)  # the write did start, and is still going
+        release.set()
+
+    assert response.status_code == 200
+    # Waiting on the write would have held the request for REFRESH_WAIT_SECONDS.
+    assert elapsed < REFRESH_WAIT_SECONDS / 2
 
 
 def _last_used(app: FastAPI, key_id: int) -> object:
