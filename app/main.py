@@ -14,6 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
 from fastapi.telemetry import TelemetryConfig
 
+from app.auth.keys import KeyHasher
 from app.checks.router import router as checks_router
 from app.checks.snapshot import SnapshotHolder, read_info
 from app.config import Settings, get_settings
@@ -128,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = make_engine(settings.sqlalchemy_url)
     app.state.reader = LoopReader(settings.sqlalchemy_url)
+    app.state.key_hasher = KeyHasher(settings.key_pepper)
     app.state.holder = SnapshotHolder(app.state.engine, on_swap=gc.freeze)
     install_error_handlers(app)
     install_middleware(app, settings)

@@ -15,7 +15,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
 
-from app.auth.keys import ApiClient, KeyCache, Scope, hash_key
+from app.auth.keys import ApiClient, KeyCache, KeyHasher, Scope
 from app.config import Settings
 from app.errors import Forbidden, Unauthorized
 from app.ops.ratelimit import RateLimiter, enforce_rate_limit
@@ -77,7 +77,8 @@ async def _authenticate(request: Request, key: str | None) -> ApiClient:
             "an API key is required (X-API-Key or Authorization: Bearer)",
             headers={"WWW-Authenticate": CHALLENGE},
         )
-    client = await get_key_cache(request).lookup(hash_key(key, settings.key_pepper))
+    hasher: KeyHasher = request.app.state.key_hasher
+    client = await get_key_cache(request).lookup(hasher(key))
     if client is None:
         raise Unauthorized(
             "the API key is not valid (unknown or revoked)",

@@ -22,6 +22,7 @@ from app.auth.keys import (
     REFRESH_WAIT_SECONDS,
     ApiClient,
     KeyCache,
+    KeyHasher,
     Scope,
     effective_scopes,
     generate_key,
@@ -335,3 +336,27 @@ def test_cli_creates_lists_and_revokes_keys(app: FastAPI) -> None:
     assert row.key_hash == hash_key(key, app.state.settings.key_pepper)
     assert row.revoked_at is not None
     assert row.revoked_at.strftime("%Y-%m-%d") in relisted.stdout
+
+
+def test_key_hasher_gives_the_stored_hash_and_computes_each_key_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[str] = []
+
+    def counted(key: str, pepper: str) -> str:
+        calls.append(key)
+        return hash_key(key, pepper)
+
+    monkeypatch.setattr(keys_module, "hash_key", counted)
+    hasher = KeyHasher("pepper", size=2)
+    first, second, third = (generate_key()[0] for _ in range(3))
+    assert hasher(first) == hash_key(first, "pepper")
+    assert hasher(first) == hash_key(first, "pepper")
+    assert calls == [first]
+    hasher(second)
+    hasher(third)  # over the bound: the memo starts again, still correct
+    assert hasher(first) == hash_key(first, "pepper")
+    assert calls == [first, second, third, first]
+    # Nothing in the memo is a raw key, or contains one.
+    held = repr(hasher._memo)
+    assert all(key not in held for key in (first, second, third))
