@@ -18,7 +18,9 @@ from urllib.parse import quote
 import httpx
 from sqlalchemy.orm import Session
 
+from app.auth.keys import Scope, create_key
 from app.checks.snapshot import load_snapshot
+from app.config import Settings
 from app.db import make_engine
 from benchmarks.baseline_app import PATH
 from benchmarks.common import (
@@ -61,16 +63,21 @@ def mixed_names(count: int = 400, seed: int = 3) -> list[str]:
     return names
 
 
-def wrk_script(names: list[str], path: Path, delay_ms: float | None = None) -> Path:
+def wrk_script(
+    names: list[str], path: Path, delay_ms: float | None = None, api_key: str | None = None
+) -> Path:
     """A Lua script cycling wrk through the names; with `delay_ms`, each connection pauses
-    that long between requests (a fixed offered load instead of as fast as the server goes)."""
+    that long between requests (a fixed offered load instead of as fast as the server goes);
+    with `api_key`, every request carries it in X-API-Key."""
     paths = ",\n".join(f'"{PATH}?name={quote(n)}"' for n in names)
+    headers = f'{{["X-API-Key"] = "{api_key}"}}' if api_key else "nil"
     lines = [
         f"local paths = {{\n{paths}\n}}",
+        f"local headers = {headers}",
         "local i = 0",
         "request = function()",
         "  i = i % #paths + 1",
-        "  return wrk.format('GET', paths[i])",
+        "  return wrk.format('GET', paths[i], headers)",
         "end",
     ]
     if delay_ms is not None:
@@ -89,6 +96,18 @@ def time_index_build(settings_url: str, rounds: int = 5) -> float:
             timings.append(time.perf_counter() - start)
     engine.dispose()
     return median(timings)
+
+
+def read_key(settings: Settings) -> str:
+    """A new API key with the read scope, stored in the benchmark's database."""
+    engine = make_engine(settings.sqlalchemy_url)
+    try:
+        with Session(engine) as session:
+            key = create_key(session, "benchmark", Scope.READ, settings.key_pepper).key
+            session.commit()
+    finally:
+        engine.dispose()
+    return key
 
 
 def time_batch(url: str, rounds: int = 5) -> float:
@@ -181,6 +200,11 @@ NOTES = [
     "  rapidfuzz cdist call (MatchIndex.match_many). With one extract call per name, this",
     "  benchmark measured 319 ms on 2026-11-26 01:00; with cdist, 185 ms at 01:16.",
     "- RSS includes numpy, which the batched scoring needs: importing it adds 17 MiB.",
+    "- The keyed row sends an API key (read scope) in every request, to both servers; the",
+    "  service verifies it (HMAC of the key, remembered per key by app.auth.keys.KeyHasher,",
+    "  then the key cache). Before KeyHasher a keyed request cost the server about 20 us",
+    "  more CPU than a public one, 7 us of it keying the HMAC (OpenSSL's SHA-256 lookup,",
+    "  cold in the CPU cache of a busy server).",
     "",
 ]
 
@@ -196,6 +220,7 @@ def main() -> None:
         build = time_index_build(settings.sqlalchemy_url)
         names = mixed_names()
         script = wrk_script(names, directory / "mixed.lua")
+        keyed = wrk_script(names, directory / "keyed.lua", api_key=read_key(settings))
         env = service_env(settings)
         with (
             uvicorn_server(SERVICE, env, cpu=SERVER_CPU) as (service_url, service_pid),
@@ -205,7 +230,8 @@ def main() -> None:
             baseline = Server(baseline_url, baseline_pid)
             # Saturating runs. The service's own /healthz (a constant answer through its
             # whole stack: middleware, metrics, routing) separates that stack's cost from
-            # the lookup's.
+            # the lookup's. The keyed runs add an API key to every request, as council
+            # systems send them: the service verifies it (HMAC and cache lookup).
             alternate(
                 {"baseline": (baseline, PATH, script), "service": (service, PATH, script)}, 3, 1
             )  # warm-up
@@ -214,6 +240,8 @@ def main() -> None:
                     "baseline": (baseline, PATH, script),
                     "service": (service, PATH, script),
                     "healthz": (service, "/healthz", None),
+                    "baseline_keyed": (baseline, PATH, keyed),
+                    "service_keyed": (service, PATH, keyed),
                 },
                 args.seconds,
                 args.rounds,
@@ -256,11 +284,12 @@ def write_report(
     rss_big: float,
 ) -> None:
     base, serv, health = saturated["baseline"], saturated["service"], saturated["healthz"]
+    keyed, base_keyed = saturated["service_keyed"], saturated["baseline_keyed"]
     ratios = _ratios(serv, base, "rps")
     ratio = median(ratios)
     cpu_ratio = median(_ratios(base, serv, "cpu_us"))
     s_p99, b_p99 = _med(serv, "p99"), _med(base, "p99")
-    errors = sum(r["non2xx"] for runs in (serv, paced["service"]) for r in runs)
+    errors = sum(r["non2xx"] for runs in (serv, keyed, paced["service"]) for r in runs)
     rows = [
         (
             "GET /v1/check throughput vs baseline (median of per-round ratios)",
@@ -287,6 +316,14 @@ def write_report(
             f"service {_med(paced['service'], 'p50'):.1f} / "
             f"{_med(paced['service'], 'p99'):.1f} ms; baseline "
             f"{_med(paced['baseline'], 'p50'):.1f} / {_med(paced['baseline'], 'p99'):.1f} ms",
+            "reference",
+            True,
+        ),
+        (
+            "with an API key on every request (both servers), throughput vs baseline",
+            f"{median(_ratios(keyed, base_keyed, 'rps')):.2f}x (service "
+            f"{_med(keyed, 'rps'):,.0f} vs baseline {_med(base_keyed, 'rps'):,.0f} req/s; "
+            f"p99 {_med(keyed, 'p99'):.1f} vs {_med(base_keyed, 'p99'):.1f} ms)",
             "reference",
             True,
         ),
@@ -332,7 +369,8 @@ def write_report(
         "wrk Lua script. The service answers from a mirrored 3,000-organisation synthetic "
         "register (SQLite).",
         f"- rounds: {args.rounds} x {args.seconds} s each, baseline / service / service "
-        "/healthz in turn; medians. Server CPU time per request is read from /proc: it is "
+        "/healthz / both again with an API key (read scope) in every request, in turn; "
+        "medians. Server CPU time per request is read from /proc: it is "
         "what each request costs the server, whatever else the machine does meanwhile.",
         f"- same offered load: each connection pauses between requests (wrk `delay`) so that "
         f"both get about {PACED_SHARE:.0%} of the baseline's saturated rate.",
