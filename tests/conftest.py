@@ -17,9 +17,24 @@ from tests.support.databases import reset_postgres, scratch_postgres
 BACKENDS = [
     b for b in os.environ.get("CERTLOOKUP_TEST_BACKENDS", "sqlite,postgres").split(",") if b
 ]
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+# The project's shared inputs (the listing layout's sample site, the eval set): beside the
+# checkout, or wherever CERTLOOKUP_SHARED_DIR says.
+SHARED = Path(
+    os.environ.get("CERTLOOKUP_SHARED_DIR") or Path(__file__).resolve().parents[2] / "shared"
+)
 SAMPLE_SITE = SHARED / "listing-layout" / "sample-site"
 REGISTER_DEV = SHARED / "eval" / "register-dev.json"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Stop at once, saying why, when the shared inputs are missing (rather than erroring in
+    a hundred tests)."""
+    if not SAMPLE_SITE.is_dir() or not REGISTER_DEV.is_file():
+        raise pytest.UsageError(
+            f"the tests read the shared inputs at {SHARED} (listing-layout/sample-site and "
+            "eval/), which are not there: check the repository out beside `shared`, or set "
+            "CERTLOOKUP_SHARED_DIR"
+        )
 
 
 def make_settings(database_url: str, **overrides: object) -> Settings:

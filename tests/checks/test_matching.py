@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,10 +10,11 @@ from rapidfuzz import fuzz, process
 
 from app.checks import matching
 from app.checks.matching import IndexEntry, IndexName, MatchIndex, MatchResult
+from tests.conftest import SHARED
 
 from . import heldout
 
-EVAL_DIR = Path(__file__).resolve().parents[3] / "shared" / "eval"
+EVAL_DIR = SHARED / "eval"
 
 
 def _index(*names: str | tuple[str, ...]) -> MatchIndex:

@@ -5,19 +5,15 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from scrapers import FetchPolicy, ListingStatus, make_client, scrape_register
+from tests.conftest import REGISTER_DEV, SAMPLE_SITE
 from tests.support.httpserver import redirect, serve_directory, serve_site
 from tests.support.sitegen import generate_register, generate_site, renamed, row_to_org
-
-SHARED = Path(__file__).resolve().parents[3] / "shared"
-SAMPLE_SITE = SHARED / "listing-layout" / "sample-site"
-REGISTER_DEV = SHARED / "eval" / "register-dev.json"
 
 POLICY = FetchPolicy(pause_seconds=0.0, read_timeout=5.0, deadline_seconds=30.0)
 

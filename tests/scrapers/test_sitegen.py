@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from pathlib import Path
 
 from scrapers.names import split_listed_name
+from tests.conftest import REGISTER_DEV
 from tests.support.sitegen import generate_register, generate_site, renamed
-
-REGISTER_DEV = Path(__file__).resolve().parents[3] / "shared" / "eval" / "register-dev.json"
 
 
 def _allowed_keys() -> dict[str, set[str]]:
