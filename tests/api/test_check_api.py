@@ -143,6 +143,16 @@ def test_batch_results_are_what_single_checks_answer(client: TestClient) -> None
     assert {s["verdict"] for s in singles} >= {"certified", "not_listed", "unknown"}
 
 
+def test_batch_of_only_bad_items_answers_each_with_its_error(client: TestClient) -> None:
+    queries = [{"name": " "}, {"name": "x", "setting": "nope"}]
+    response = client.post("/v1/check/batch", json={"queries": queries})
+    assert response.status_code == 200
+    assert [r["error"]["code"] for r in response.json()["results"]] == [
+        "name_empty",
+        "invalid_setting",
+    ]
+
+
 def test_batch_over_the_limit_is_rejected(client: TestClient) -> None:
     response = client.post("/v1/check/batch", json={"queries": [{"name": "x"}] * 1001})
     assert response.status_code == 413
