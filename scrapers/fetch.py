@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from email.utils import parsedate_to_datetime
 from typing import NoReturn
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 from protego import Protego
 
+from scrapers.attempt import Attempt, fetch_once
 from scrapers.layout import DEFAULT_LAYOUT, ListingLayout
 from scrapers.parse import (
     PageError,
@@ -89,22 +88,6 @@ def scrape_register(
     """
     crawl = _Crawl(client, policy, sleep=sleep, clock=clock, layout=layout, on_page=on_page)
     return crawl.run(base_url)
-
-
-class _Fatal(Exception):
-    """A failure retrying cannot fix (page too large, deadline passed while reading)."""
-
-    def __init__(self, reason: str, partial: bytes = b"") -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.partial = partial
-
-
-@dataclass
-class _Attempt:
-    page: FetchedPage
-    retryable: bool = False
-    retry_after: float | None = None
 
 
 class _Crawl:
@@ -220,7 +203,7 @@ class _Crawl:
             self.sleep(self.pause)
         self.owe_pause = True
 
-    def _wait_to_retry(self, attempt: int, outcome: _Attempt) -> None:
+    def _wait_to_retry(self, attempt: int, outcome: Attempt) -> None:
         url, wait = outcome.page.url, outcome.retry_after
         if wait is not None and wait > self.policy.max_retry_after:
             self.pages.append(outcome.page)
@@ -237,90 +220,5 @@ class _Crawl:
         self.sleep(wait)
         self.owe_pause = False  # the retry wait already spaced the requests
 
-    def _attempt(self, url: str) -> _Attempt:
-        try:
-            with self.client.stream(
-                "GET", url, timeout=self._timeout(), headers={"User-Agent": self.policy.user_agent}
-            ) as response:
-                content = self._read_body(response)
-        except _Fatal as exc:
-            return _Attempt(FetchedPage(url, None, exc.partial, error=exc.reason))
-        except httpx.TooManyRedirects:
-            reason = f"too many redirects fetching {url} (limit {self.policy.max_redirects})"
-            return _Attempt(FetchedPage(url, None, b"", error=reason))
-        except (httpx.UnsupportedProtocol, httpx.DecodingError) as exc:  # retrying cannot help
-            reason = f"fetching {url} failed: {exc} ({type(exc).__name__})"
-            return _Attempt(FetchedPage(url, None, b"", error=reason))
-        except httpx.TransportError as exc:  # timeouts, refused/reset connections, bad framing
-            return self._transport_failure(url, exc)
-        return self._classify(response, content)
-
-    def _timeout(self) -> httpx.Timeout:
-        # Never let one request outlive the overall deadline.
-        remaining = max(self.deadline - self.clock(), 0.001)
-        read = min(self.policy.read_timeout, remaining)
-        connect = min(self.policy.connect_timeout, remaining)
-        return httpx.Timeout(read, connect=connect, pool=connect)
-
-    def _read_body(self, response: httpx.Response) -> bytes:
-        limit = self.policy.max_page_bytes
-        declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
-            raise _Fatal(f"{response.url}: page too large ({declared} bytes > {limit})")
-        chunks: list[bytes] = []
-        size = 0
-        # iter_bytes yields decompressed data, so the cap also stops a compression bomb.
-        for chunk in response.iter_bytes():
-            size += len(chunk)
-            if size > limit:
-                partial = b"".join(chunks)
-                raise _Fatal(f"{response.url}: page too large (more than {limit} bytes)", partial)
-            if self.clock() >= self.deadline:
-                reason = f"overall deadline of {self.policy.deadline_seconds:g}s passed while "
-                raise _Fatal(reason + f"reading {response.url}", b"".join(chunks))
-            chunks.append(chunk)
-        return b"".join(chunks)
-
-    def _transport_failure(self, url: str, exc: httpx.TransportError) -> _Attempt:
-        kind = type(exc).__name__
-        if self.clock() >= self.deadline:
-            reason = f"overall deadline of {self.policy.deadline_seconds:g}s passed fetching {url}"
-            return _Attempt(FetchedPage(url, None, b"", error=reason))
-        if isinstance(exc, httpx.TimeoutException):
-            reason = f"timed out fetching {url} ({kind})"
-        elif isinstance(exc, httpx.RemoteProtocolError):
-            reason = f"response from {url} looks truncated: {exc} ({kind})"
-        elif isinstance(exc, httpx.ConnectError):
-            reason = f"could not connect to {url}: {exc} ({kind})"
-        else:
-            reason = f"fetching {url} failed: {exc} ({kind})"
-        return _Attempt(FetchedPage(url, None, b"", error=reason), retryable=True)
-
-    def _classify(self, response: httpx.Response, content: bytes) -> _Attempt:
-        status = response.status_code
-        url = str(response.url)
-        page = FetchedPage(url, status, content, response.headers.get("content-type"))
-        if 200 <= status < 300:
-            return _Attempt(page)
-        page = replace(page, error=f"HTTP {status} {response.reason_phrase} from {url}")
-        if status == 429 or status >= 500:
-            retry_after = _retry_after_seconds(response.headers.get("retry-after"))
-            return _Attempt(page, retryable=True, retry_after=retry_after)
-        return _Attempt(page)
-
-
-def _retry_after_seconds(value: str | None) -> float | None:
-    """Retry-After as seconds: either a number of seconds or an HTTP date."""
-    if not value or not value.strip():
-        return None
-    try:
-        return max(float(value.strip()), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value.strip())
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return max((when - dt.datetime.now(dt.UTC)).total_seconds(), 0.0)
+    def _attempt(self, url: str) -> Attempt:
+        return fetch_once(self.client, url, self.policy, self.deadline, self.clock)
