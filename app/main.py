@@ -56,7 +56,7 @@ async def _poll_registry(holder: SnapshotHolder, reader: LoopReader, every: floa
                 info = await reader.read(read_info)
             if not holder.needs_rebuild(info):
                 holder.update_info(info)
-            elif await run_in_threadpool(holder.refresh):
+            elif await run_in_threadpool(holder.refresh, info=info):
                 log.info(
                     "index_swapped",
                     registry_version=holder.snapshot and holder.snapshot.info.version,

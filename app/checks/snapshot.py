@@ -247,11 +247,15 @@ class SnapshotHolder:
         if current is not None and current.info.version == info.version and current.info != info:
             self.snapshot = replace(current, info=info)
 
-    def refresh(self, *, force: bool = False) -> bool:
-        """Rebuild on a new registry version (or just new sync times); True if rebuilt."""
+    def refresh(self, *, force: bool = False, info: RegisterInfo | None = None) -> bool:
+        """Rebuild on a new registry version (or just new sync times); True if rebuilt.
+
+        `info` is the registry state the caller has just read (the poller reads it on the
+        event loop), so that it is not read a second time.
+        """
         with self._lock:
             if not force and self.snapshot is not None:
-                info = read_info(self._engine)
+                info = info or read_info(self._engine)
                 if not self.needs_rebuild(info):
                     self._replace_info(info)
                     return False

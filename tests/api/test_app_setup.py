@@ -4,8 +4,10 @@ the lookup index out of the garbage collector's way."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import gc
 import threading
+from dataclasses import replace
 from typing import Annotated, Any
 
 import pytest
@@ -15,6 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
+from app.checks import snapshot as snapshot_module
 from app.checks.router import router as checks_router
 from app.checks.snapshot import RegisterInfo, SnapshotHolder, load_snapshot, read_info
 from app.config import Settings
@@ -180,6 +183,27 @@ def test_on_swap_runs_after_each_rebuild_only(
         sync_site(generate_site(orgs))
         assert holder.refresh()
         assert len(swaps) == 2
+    finally:
+        engine.dispose()
+
+
+def test_refresh_uses_the_state_it_is_given_instead_of_reading_it_again(
+    sample_synced: SyncReport, api_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = make_engine(api_settings.sqlalchemy_url)
+    holder = SnapshotHolder(engine)
+    try:
+        assert holder.refresh(force=True)
+        assert holder.snapshot is not None
+        current = holder.snapshot.info
+        later = replace(current, last_attempted_at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
+
+        def no_read(bind: object) -> RegisterInfo:
+            raise AssertionError("refresh read the registry state again")
+
+        monkeypatch.setattr(snapshot_module, "read_info", no_read)
+        assert not holder.refresh(info=later)  # same version: no rebuild, new times taken
+        assert holder.snapshot.info == later
     finally:
         engine.dispose()
 
