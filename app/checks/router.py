@@ -79,15 +79,7 @@ async def check_name(request: Request) -> Response:
     query = validate_query(
         params.get("name"), params.get("as_of"), params.get("setting"), clock.now.date()
     )
-    info = snapshot.info
-    key = (
-        "check",
-        query,
-        info.version,
-        info.last_synced_at,
-        is_stale(snapshot, clock),
-        clock.now.date(),
-    )
+    key = _memo_key("check", query, snapshot, clock)
     etag, verdict, body = snapshot.memo(key, lambda: _render(snapshot, query, clock, key))
     caching = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
     if etag_matches(headers.get(b"if-none-match"), etag):
@@ -107,6 +99,15 @@ router.add_api_route(
     openapi_extra={"parameters": CHECK_PARAMETERS, "security": READ_SECURITY},
     route_class_override=PlainRoute,
 )
+
+
+def _memo_key(
+    kind: str, query: CheckQuery, snapshot: SnapshotDep, clock: Clock
+) -> tuple[object, ...]:
+    """What an answer depends on besides the snapshot's organisations (Snapshot.memo)."""
+    info = snapshot.info
+    stale = is_stale(snapshot, clock)
+    return (kind, query, info.version, info.last_synced_at, stale, clock.now.date())
 
 
 def _render(
@@ -132,18 +133,13 @@ def _validated(raw: object, today: dt.date) -> CheckQuery | ItemError:
 def _batch_items(raws: list[Any], snapshot: SnapshotDep, clock: Clock) -> list[BatchItem]:
     """One item per query, in order: a bad query gets its error, the others their verdicts,
     decided together; a question asked before of this snapshot comes from its memo."""
-    today = clock.now.date()
-    checked = [_validated(raw, today) for raw in raws]
-    stamp = register_stamp(snapshot, clock)
-
-    def key(query: CheckQuery) -> tuple[object, ...]:
-        return ("result", query, stamp.version, stamp.last_synced_at, stamp.stale, today)
-
+    checked = [_validated(raw, clock.now.date()) for raw in raws]
     valid = [query for query in checked if isinstance(query, CheckQuery)]
-    by_key: dict[Hashable, CheckQuery] = {key(query): query for query in valid}
+    keys = [_memo_key("result", query, snapshot, clock) for query in valid]
+    by_key: dict[Hashable, CheckQuery] = dict(zip(keys, valid, strict=True))
     results = iter(
         snapshot.memo_many(
-            [key(query) for query in valid],
+            keys,
             lambda missing: decide_many(snapshot, [by_key[k] for k in missing], clock),
         )
     )
