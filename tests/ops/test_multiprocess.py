@@ -126,10 +126,15 @@ def test_two_scheduler_processes_make_one_sync_per_tick(
     assert {run.outcome for run in runs} == {"unchanged"}
     skipped = a.events("scheduled_sync_skipped") + b.events("scheduled_sync_skipped")
     assert {event["reason"] for event in skipped} <= SKIP_REASONS
-    # At every tick that synced while both ran, the other scheduler reported it skipped.
+    # At every tick that synced while both ran, the other scheduler reported it skipped. A
+    # skip is logged when its job runs, which on a loaded machine can be into the next tick
+    # (seen in CI: skips for ticks 905 and 906 logged in 906 and 907), so skips are counted,
+    # and each must fall in a tick that synced or the one after it.
     both_running = {tick for tick in per_tick if tick < tick_of(stopping)}
     assert len(both_running) >= 2, per_tick
-    assert both_running <= {tick_of(event_time(event)) for event in skipped}
+    skip_ticks = [tick_of(event_time(event)) for event in skipped]
+    assert len(skip_ticks) >= len(both_running), (skip_ticks, per_tick)
+    assert all(t in per_tick or t - 1 in per_tick for t in skip_ticks), (skip_ticks, per_tick)
     assert len(a.events("scheduler_started")) == len(b.events("scheduler_started")) == 1
 
 
