@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
@@ -76,6 +77,19 @@ class Unavailable(ServiceError):
     code = "unavailable"
 
 
+class ProblemResponse(JSONResponse):
+    """A problem document; text that cannot be UTF-8 (a lone surrogate echoed from the
+    request) is written as a JSON escape instead of failing the response with a 500."""
+
+    media_type = PROBLEM_JSON
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return super().render(content)
+        except UnicodeEncodeError:
+            return json.dumps(content, separators=(",", ":")).encode("ascii")
+
+
 def problem_response(
     status: int,
     code: str,
@@ -96,7 +110,7 @@ def problem_response(
     if instance:
         body["instance"] = instance
     body.update(extra)
-    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
+    return ProblemResponse(body, status_code=status, headers=headers)
 
 
 async def _service_error(request: Request, exc: Exception) -> JSONResponse:
@@ -111,18 +125,36 @@ async def _service_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+# Validation error types (PydanticCustomError(type, ...) raised by our models, or pydantic's
+# own) whose problem gets this status and code instead of the generic validation_error 422.
+# string_unicode: pydantic refusing an object key that holds a lone surrogate.
+CODED_VALIDATION_ERRORS = {
+    "invalid_encoding": (422, "invalid_encoding"),
+    "string_unicode": (422, "invalid_encoding"),
+    "batch_too_large": (413, "batch_too_large"),
+}
+
+
 def _describe(error: dict[str, Any]) -> dict[str, Any]:
     location = ".".join(str(part) for part in error.get("loc", ()))
     return {"location": location, "message": error.get("msg", "invalid")}
 
 
+def _validation_code(errors: list[dict[str, Any]]) -> tuple[int, str]:
+    """The status and code shared by every error, if it has one; else 422 validation_error."""
+    coded = {CODED_VALIDATION_ERRORS.get(error.get("type", "")) for error in errors}
+    if len(coded) == 1 and (status_code := coded.pop()) is not None:
+        return status_code
+    return 422, "validation_error"
+
+
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = [_describe(error) for error in exc.errors()]
+    raw = list(exc.errors())
+    errors = [_describe(error) for error in raw]
     detail = "; ".join(f"{e['location']}: {e['message']}" for e in errors) or "invalid request"
-    return problem_response(
-        422, "validation_error", detail, instance=request.url.path, errors=errors
-    )
+    status, code = _validation_code(raw)
+    return problem_response(status, code, detail, instance=request.url.path, errors=errors)
 
 
 # FastAPI answers 422 for malformed JSON but 400 with this detail for body bytes it cannot

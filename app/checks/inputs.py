@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from app.checks.schemas import Setting
 from app.errors import InvalidInput
+from app.schemas import INVALID_ENCODING, has_lone_surrogate
 
 MAX_NAME_LENGTH = 300
 # C0/C1 control characters (tab, newline included) and NUL: no provider name has them.
@@ -34,6 +35,10 @@ def validate_name(raw: str | None) -> str:
         )
     if _CONTROL.search(raw):
         raise InvalidInput("name contains control characters", code="name_invalid_characters")
+    if has_lone_surrogate(raw):
+        raise InvalidInput(
+            "name is not valid Unicode: it holds a lone UTF-16 surrogate", code=INVALID_ENCODING
+        )
     return raw.strip()
 
 

@@ -6,7 +6,12 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
+
+from app.schemas import RequestBody
+
+MAX_BATCH = 1000
 
 
 class Verdict(StrEnum):
@@ -144,16 +149,33 @@ class CheckResult(BaseModel):
     )
 
 
-class BatchQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class BatchQuery(RequestBody):
+    """One question in a batch."""
+
+    # A bad name, date or setting is that item's own error (checked by the endpoint).
+    text_checked_by_endpoint = frozenset({"name", "as_of", "setting"})
 
     name: str | None = Field(None, description="The provider name to check.")
     as_of: str | None = Field(None, description="YYYY-MM-DD; omit for now.")
     setting: str | None = Field(None, description="cqc (default) or ofsted_only.")
 
 
-class BatchRequest(BaseModel):
+class BatchRequest(RequestBody):
+    """Up to MAX_BATCH questions, answered in order."""
+
     queries: list[BatchQuery] = Field(description="Up to 1,000 names, answered in order.")
+
+    @field_validator("queries", mode="before")
+    @classmethod
+    def _at_most_max_batch(cls, value: object) -> object:
+        # Before the items are validated: 600,000 `{}` items in a 2 MB body took 1.7 s.
+        if isinstance(value, list) and len(value) > MAX_BATCH:
+            raise PydanticCustomError(
+                "batch_too_large",
+                "a batch holds at most {limit} queries, got {count}",
+                {"limit": MAX_BATCH, "count": len(value)},
+            )
+        return value
 
 
 class ItemError(BaseModel):

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.checks.schemas import OrganisationOut, RegisterStamp
+from app.schemas import RequestBody
 
 
 class StatusFilter(StrEnum):
@@ -175,10 +176,8 @@ class SyncRunPage(BaseModel):
     links: PageLinks = Field(description="Navigation links.")
 
 
-class SyncRunRequest(BaseModel):
+class SyncRunRequest(RequestBody):
     """How to run a sync started over the API."""
-
-    model_config = ConfigDict(extra="forbid")
 
     force: bool = Field(False, description="Apply even if validation would reject the scrape.")
     dry_run: bool = Field(False, description="Only report what would change; write nothing.")

@@ -153,6 +153,30 @@ def test_batch_of_only_bad_items_answers_each_with_its_error(client: TestClient)
     ]
 
 
+def test_a_batch_item_with_a_lone_surrogate_gets_its_own_error(client: TestClient) -> None:
+    # Escapes as a JSON encoder writes a lone surrogate; one bad item used to fail all (500).
+    content = (
+        '{"queries": [{"name": "\\ud800"}, {"name": "Severn NHS FT"}, {"name": "\\udc80"},'
+        ' {"name": "\\ud83d x"}, {"name": "x", "as_of": "\\ud800"},'
+        ' {"name": "x", "setting": "\\udfff"}]}'
+    )
+    response = client.post(
+        "/v1/check/batch", content=content, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert results[1]["result"]["verdict"] == "certified"
+    codes = [item["error"] and item["error"]["code"] for item in results]
+    assert codes == [
+        "invalid_encoding",
+        None,
+        "invalid_encoding",
+        "invalid_encoding",
+        "invalid_date",
+        "invalid_setting",
+    ]
+
+
 def test_batch_over_the_limit_is_rejected(client: TestClient) -> None:
     response = client.post("/v1/check/batch", json={"queries": [{"name": "x"}] * 1001})
     assert response.status_code == 413

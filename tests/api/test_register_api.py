@@ -554,7 +554,8 @@ def test_post_sync_run_needs_an_admin_key(
 
 
 def test_post_sync_run_rejects_bad_bodies(client: TestClient, as_admin: object) -> None:
-    for body in ({"force": "perhaps"}, {"dry_run": [1]}, {"source_url": "http://x"}, [1]):
+    coerced = ({"force": "yes"}, {"force": "true"}, {"force": 1}, {"dry_run": "on"})
+    for body in ({"force": "perhaps"}, {"dry_run": [1]}, {"source_url": "http://x"}, [1], *coerced):
         _problem(client.post("/v1/sync-runs", json=body), 422, "validation_error")
     assert client.get("/v1/sync-runs").json()["total"] == 0
 
