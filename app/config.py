@@ -97,6 +97,13 @@ class Settings(BaseSettings):
         description="FastAPI's OpenTelemetry spans, metrics and logs, sent to the providers "
         "configured globally (e.g. by opentelemetry-instrument). Off: Prometheus /metrics only.",
     )
+    watch_limit: int = Field(10_000, ge=1, description="Most watches one client may hold.")
+    expiry_notice_days: int = Field(
+        60,
+        ge=0,
+        description="A watch's certificate_expiring event is sent once, this many days (or "
+        "fewer) before the certificate's valid-until date.",
+    )
     log_json: bool = Field(True, description="Structured JSON logs (false: console format).")
     log_level: str = Field("INFO", description="Log level.")
 

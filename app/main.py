@@ -29,6 +29,7 @@ from app.register.background import BackgroundSyncs
 from app.register.router import router as register_router
 from app.register.runs_router import router as runs_router
 from app.routing import add_routes
+from app.watches.router import router as watches_router
 
 log = structlog.get_logger(__name__)
 POLL_TIMEOUT_SECONDS = 10.0
@@ -134,7 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_middleware(app, settings)
     # Routes match in order: the lookup hot path first, the docs last.
-    for router in (checks_router, register_router, runs_router, ops_router):
+    for router in (checks_router, register_router, runs_router, watches_router, ops_router):
         add_routes(app, router)
     install_docs(app)
     return app

@@ -30,7 +30,10 @@ def _engine() -> Engine:
 @keys_cli.command("create")
 def create(
     name: Annotated[str, typer.Argument(help="Who the key is for, e.g. 'Kent CC case system'.")],
-    scope: Annotated[Scope, typer.Option(help="read, or admin (admin implies read).")] = Scope.READ,
+    scope: Annotated[
+        Scope,
+        typer.Option(help="read; watch (watches and webhooks; implies read); admin (implies all)."),
+    ] = Scope.READ,
 ) -> None:
     """Create a key and print it once (only its hash is stored)."""
     name = name.strip()

@@ -1,8 +1,8 @@
-"""Who is calling: API keys with read/admin scopes (public reads when configured).
+"""Who is calling: API keys with read/watch/admin scopes (public reads when configured).
 
-`require_read` / `require_admin` authenticate from `X-API-Key` or `Authorization: Bearer`,
-check the scope, then apply the per-caller rate limit. They only touch memory: keys are
-verified against `KeyCache` (see app/auth/keys.py for how fresh it is).
+`require_read` / `require_watch` / `require_admin` authenticate from `X-API-Key` or
+`Authorization: Bearer`, check the scope, then apply the per-caller rate limit. They only
+touch memory: keys are verified against `KeyCache` (see app/auth/keys.py for how fresh it is).
 """
 
 from __future__ import annotations
@@ -27,10 +27,12 @@ __all__ = [
     "AdminAccess",
     "ApiClient",
     "ReadAccess",
+    "WatchAccess",
     "get_key_cache",
     "read_access_from_headers",
     "require_admin",
     "require_read",
+    "require_watch",
 ]
 
 ANONYMOUS = ApiClient("anonymous", frozenset({Scope.READ.value}))
@@ -151,5 +153,18 @@ async def require_admin(
     return await _authorise(request, key, Scope.ADMIN)
 
 
+async def require_watch(
+    request: Request, header_key: ApiKeyHeader, credentials: BearerHeader
+) -> ApiClient:
+    """A caller whose key has the watch scope (public reads never do: watches are owned)."""
+    key = _presented_key(header_key, credentials)
+    if key is None:
+        raise Unauthorized(
+            "an API key with the watch scope is required", headers={"WWW-Authenticate": CHALLENGE}
+        )
+    return await _authorise(request, key, Scope.WATCH)
+
+
 ReadAccess = Annotated[ApiClient, Depends(require_read)]
+WatchAccess = Annotated[ApiClient, Depends(require_watch)]
 AdminAccess = Annotated[ApiClient, Depends(require_admin)]

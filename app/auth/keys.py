@@ -41,16 +41,23 @@ LAST_USED_EVERY_SECONDS = 60.0
 
 
 class Scope(StrEnum):
-    """What a key may do; admin implies read."""
+    """What a key may do: watch implies read; admin implies every scope."""
 
     READ = "read"
+    WATCH = "watch"
     ADMIN = "admin"
 
 
+_IMPLIED = {
+    Scope.ADMIN.value: frozenset(s.value for s in Scope),
+    Scope.WATCH.value: frozenset({Scope.READ.value}),
+}
+
+
 def effective_scopes(scopes: Iterable[str]) -> frozenset[str]:
-    """The stored scopes plus those they imply (admin implies read)."""
+    """The stored scopes plus those they imply (watch implies read; admin implies all)."""
     granted = frozenset(scopes)
-    return granted | {Scope.READ.value} if Scope.ADMIN.value in granted else granted
+    return granted.union(*(_IMPLIED.get(scope, ()) for scope in granted))
 
 
 def generate_key() -> tuple[str, str]:

@@ -17,11 +17,14 @@ from app.models.register import (
     SyncOutcome,
     SyncRun,
 )
+from app.models.watches import Watch, WatchEvent
+from app.models.webhooks import DeliveryStatus, Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
     "NAMING_CONVENTION",
     "ApiKey",
     "Base",
+    "DeliveryStatus",
     "EventKind",
     "Organisation",
     "OrganisationEvent",
@@ -32,5 +35,10 @@ __all__ = [
     "SyncOutcome",
     "SyncRun",
     "UTCDateTime",
+    "Watch",
+    "WatchEvent",
+    "Webhook",
+    "WebhookAttempt",
+    "WebhookDelivery",
     "utcnow",
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter as Tally
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from prometheus_client import (
     GC_COLLECTOR,
@@ -44,6 +44,51 @@ def record_sync(outcome: str) -> None:
     value = getattr(outcome, "value", outcome)
     with _sync_lock:
         _sync_outcomes[str(value)] += 1
+
+
+_watch_lock = threading.Lock()
+_watch_event_reasons: Tally[str] = Tally()
+_delivery_outcomes: Tally[str] = Tally()
+
+
+def record_watch_events(reasons: Mapping[str, int]) -> None:
+    """Count committed watch events by reason (an event with two reasons counts under both)."""
+    with _watch_lock:
+        _watch_event_reasons.update(reasons)
+
+
+def record_delivery(outcome: str) -> None:
+    """Count one webhook delivery attempt by outcome (delivered, retrying, failed)."""
+    with _watch_lock:
+        _delivery_outcomes[outcome] += 1
+
+
+class WatchActivityCollector(Collector):
+    """Reads the process-wide watch-event and delivery tallies at scrape time."""
+
+    def collect(self) -> Iterable[Metric]:
+        with _watch_lock:
+            reasons = sorted(_watch_event_reasons.items())
+            outcomes = sorted(_delivery_outcomes.items())
+        events = CounterMetricFamily(
+            "certlookup_watch_events",
+            "Watch events raised in this process, by reason.",
+            labels=["reason"],
+        )
+        for reason, count in reasons:
+            events.add_metric([reason], count)
+        yield events
+        deliveries = CounterMetricFamily(
+            "certlookup_webhook_deliveries",
+            "Webhook delivery attempts made by this process, by outcome.",
+            labels=["outcome"],
+        )
+        for outcome, count in outcomes:
+            deliveries.add_metric([outcome], count)
+        yield deliveries
+
+    def describe(self) -> Iterable[Metric]:
+        return []
 
 
 class SyncOutcomeCollector(Collector):
@@ -136,6 +181,7 @@ class AppMetrics:
             registry=self.registry,
         )
         self.registry.register(SyncOutcomeCollector())
+        self.registry.register(WatchActivityCollector())
         self.registry.register(RegisterCollector(holder, max_age_seconds))
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)

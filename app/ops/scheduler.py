@@ -31,6 +31,7 @@ from app.models import SyncRun, utcnow
 from app.ops.metrics import record_sync
 from app.register.locks import SyncAlreadyRunning
 from app.register.sync import SyncRequest, run_sync
+from app.watches.jobs import add_watch_jobs
 
 log = structlog.get_logger(__name__)
 
@@ -242,6 +243,7 @@ def build_scheduler(
         },
     )
     scheduler.add_job(jobs.tick, trigger, id=SYNC_JOB_ID, name="sync the register")
+    add_watch_jobs(scheduler, settings, engine)
     try:
         info: RegisterInfo | None = read_info(engine)
     except Exception:

@@ -14,10 +14,12 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.db import transaction
 from app.models import SyncOutcome, utcnow
+from app.ops.metrics import record_watch_events
 from app.register import repository
 from app.register.diff import Diff, diff_listing
 from app.register.locks import sync_lock
 from app.register.validation import rejection_reasons
+from app.watches.evaluation import EvaluationReport, evaluate_in_transaction
 from scrapers import FetchPolicy, ScrapeError, make_client, scrape_register
 from scrapers.rows import FetchedPage, ScrapeResult
 
@@ -37,6 +39,8 @@ class SyncReport:
     rows_seen: int = 0
     pages_fetched: int = 0
     duration_ms: int = 0
+    watches: EvaluationReport | None = None
+    """The watches re-evaluated with this sync (None: none, or a dry run, or it failed)."""
 
     @property
     def ok(self) -> bool:
@@ -155,6 +159,8 @@ def _decide(
         state.first_synced_at = state.first_synced_at or now
         state.last_synced_at = now
         state.source_url = source_url
+        # In this transaction: the events commit with the sync or not at all.
+        report.watches = evaluate_in_transaction(session, settings)
     report.registry_version = state.version
     run = repository.finish_run(
         session,
@@ -215,6 +221,8 @@ def run_sync(
                 engine, settings, run_id, f"apply failed: {exc}", scrape.pages, lock_held=False
             )
     report.duration_ms = int((time.monotonic() - started) * 1000)
+    if report.watches is not None:
+        record_watch_events(report.watches.reasons)
     log.info(
         "sync_finished",
         run_id=run_id,

@@ -95,8 +95,9 @@ def test_generated_keys_are_random_and_carry_their_prefix() -> None:
     assert hash_key(key, "pepper-a") != hash_key(key, "pepper-b")
 
 
-def test_admin_scope_implies_read() -> None:
-    assert effective_scopes(["admin"]) == {"read", "admin"}
+def test_watch_implies_read_and_admin_implies_every_scope() -> None:
+    assert effective_scopes(["admin"]) == {"read", "watch", "admin"}
+    assert effective_scopes(["watch"]) == {"read", "watch"}
     assert effective_scopes(["read"]) == {"read"}
 
 

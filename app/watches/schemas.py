@@ -1,0 +1,148 @@
+"""Request and response bodies of the watch endpoints and the watch-events feed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+from app.checks.schemas import CheckResult, ItemError
+
+MAX_WATCH_BATCH = 1000
+EXAMPLE_WATCH_IN: dict[str, JsonValue] = {
+    "name": "Severn NHS FT",
+    "setting": "cqc",
+    "reference": "case-4411",
+}
+
+
+class Reason(StrEnum):
+    """Why a watch's answer changed (the order in which reasons are listed)."""
+
+    LISTED = "listed"
+    REMOVED = "removed"
+    STATUS_CHANGED = "status_changed"
+    PARENT_STATUS_CHANGED = "parent_status_changed"
+    RENAMED = "renamed"
+    MATCH_CHANGED = "match_changed"
+    CERTIFICATE_EXPIRING = "certificate_expiring"
+    CERTIFICATE_EXPIRED = "certificate_expired"
+    STALE = "stale"
+    FRESH = "fresh"
+
+
+class WatchIn(BaseModel):
+    """A standing question: a provider name (and optionally the setting and your reference)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [EXAMPLE_WATCH_IN]})
+
+    name: str | None = Field(None, description="The provider name, as written (1-300 chars).")
+    setting: str | None = Field(None, description="cqc (default) or ofsted_only.")
+    reference: str | None = Field(
+        None, description="Your own reference for it, e.g. a case number (at most 200 chars)."
+    )
+
+
+class WatchBatchIn(BaseModel):
+    """Up to 1,000 watches to create in one call."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"watches": [EXAMPLE_WATCH_IN, {"name": "Acme Ltd"}]}]},
+    )
+
+    watches: list[WatchIn] = Field(description="Up to 1,000 watches, created in order.")
+
+
+class WatchOut(BaseModel):
+    """A watch, with the answer to its question now."""
+
+    id: int = Field(description="The watch's id.")
+    name: str = Field(description="The provider name watched.")
+    setting: str = Field(description="cqc or ofsted_only.")
+    reference: str | None = Field(description="Your reference, as given.")
+    created_at: dt.datetime = Field(description="When it was created (UTC).")
+    verdict: str = Field(
+        description="The verdict in the last answer sent (at creation or by the latest "
+        "event); `GET /v1/watches?verdict=` filters on it."
+    )
+    current: CheckResult = Field(description="The full check result now, as /v1/check gives it.")
+
+
+class WatchBatchItem(BaseModel):
+    """One item of a batch: the watch created, or why not."""
+
+    index: int = Field(description="Position in the request.")
+    watch: WatchOut | None = Field(description="The watch created; null when the item failed.")
+    error: ItemError | None = Field(description="Why the item was not created.")
+
+
+class WatchBatchResult(BaseModel):
+    """Per-item results, in request order."""
+
+    results: list[WatchBatchItem] = Field(description="One per item, in the same order.")
+    created: int = Field(description="How many watches were created.")
+
+
+class WatchPage(BaseModel):
+    """One page of the client's watches, oldest first."""
+
+    items: list[WatchOut] = Field(description="The watches on this page.")
+    next_cursor: str | None = Field(
+        description="Pass as `after` for the next page; null on the last page."
+    )
+
+
+class WatchRef(BaseModel):
+    """The watch an event is about."""
+
+    id: int = Field(description="The watch's id.")
+    name: str = Field(description="The provider name watched.")
+    reference: str | None = Field(description="Your reference for it.")
+
+
+class OrganisationBrief(BaseModel):
+    """The matched organisation in the previous answer."""
+
+    id: int = Field(description="Organisation id.")
+    name: str = Field(description="Its name at the time.")
+    status: str = Field(description="Its status at the time.")
+    parent_status: str | None = Field(description="Affiliates: the parent's status then.")
+
+
+class PreviousAnswer(BaseModel):
+    """The answer the client had before this event."""
+
+    verdict: str = Field(description="The previous verdict.")
+    meets_cqc_expectation: bool | None = Field(description="The previous CQC answer.")
+    organisation: OrganisationBrief | None = Field(description="The organisation matched then.")
+
+
+class WatchChangedData(BaseModel):
+    """What changed for one watch."""
+
+    watch: WatchRef = Field(description="The watch.")
+    reasons: list[Reason] = Field(description="Why the answer changed, one or more.")
+    previous: PreviousAnswer = Field(description="The answer before.")
+    current: CheckResult = Field(description="The full check result now.")
+
+
+class WatchEventOut(BaseModel):
+    """One event: the body a webhook carries, with its id (the webhook-id header)."""
+
+    id: str = Field(description="Event id; the `webhook-id` header of its deliveries.")
+    type: str = Field(description="`watch.changed`.")
+    timestamp: dt.datetime = Field(description="When the change was seen (UTC).")
+    data: dict[str, Any] = Field(description="A WatchChangedData object (see the schema).")
+
+
+class WatchEventPage(BaseModel):
+    """The client's events, oldest first."""
+
+    items: list[WatchEventOut] = Field(description="The events on this page.")
+    next_cursor: str | None = Field(
+        description="Pass as `after` for what follows; on the last page, the cursor to poll "
+        "with next (null only when there are no events at all)."
+    )
