@@ -57,4 +57,3 @@ def test_production_refuses_a_placeholder_pepper() -> None:
     with pytest.raises(ValidationError, match="CERTLOOKUP_KEY_PEPPER"):
         _settings(environment="production", key_pepper="changeme")
     assert _settings(environment="production", key_pepper="a-real-secret").key_pepper
-

@@ -81,7 +81,8 @@ def test_a_sync_raises_events_for_exactly_the_watches_whose_answers_changed(
     names = [RENAMED_FROM, PROMOTED, DROPPED, AFFILIATE, NEWCOMER, UNCHANGED]
     watched = {n: create_watch(synced_client, headers, name=n, reference=f"ref-{n}") for n in names}
     report = sync_site(generate_site(_changed_register()))
-    assert report.watches is not None and report.watches.events == 5
+    assert report.watches is not None
+    assert report.watches.events == 5
     found = events(synced_client, headers)
     assert reasons_by_name(found) == {
         RENAMED_FROM: ["renamed"],
@@ -130,7 +131,8 @@ def test_an_unchanged_answer_raises_nothing(
     orgs[0] = renamed(orgs[0], RENAMED_TO)  # an organisation nobody watches
     report = sync_site(generate_site(orgs))
     assert report.outcome == "applied"
-    assert report.watches is not None and report.watches.events == 0
+    assert report.watches is not None
+    assert report.watches.events == 0
     sync_site(generate_site(orgs))  # unchanged
     assert events(synced_client, headers) == []
 
@@ -171,7 +173,8 @@ def test_the_daily_evaluation_raises_what_the_date_alone_changes(
             )
             session.execute(update(Watch).values(answered_on=TODAY - dt.timedelta(days=1)))
         report = run_upkeep(engine, api_settings)
-        assert report is not None and report.events == 1
+        assert report is not None
+        assert report.events == 1
         assert run_upkeep(engine, api_settings) is None  # once a day
     finally:
         engine.dispose()
@@ -189,7 +192,8 @@ def test_stale_when_syncs_stop_and_fresh_when_they_recover(
             long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=api_settings.max_age_hours + 1)
             session.execute(update(RegistryState).values(last_synced_at=long_ago))
         report = run_upkeep(engine, api_settings)
-        assert report is not None and report.reasons == {"stale": 1}
+        assert report is not None
+        assert report.reasons == {"stale": 1}
     finally:
         engine.dispose()
     sync_site(generate_site(register_dev()))
@@ -215,7 +219,8 @@ def test_a_failed_evaluation_keeps_the_sync_and_upkeep_raises_the_events_later(
     original = evaluation.evaluate_watches
     monkeypatch.setattr(evaluation, "evaluate_watches", broken)
     report = sync_site(generate_site(_changed_register()))
-    assert report.outcome == "applied" and report.watches is None
+    assert report.outcome == "applied"
+    assert report.watches is None
     assert synced_client.get("/v1/check", params={"name": NEWCOMER}).json()["verdict"] == (
         "certified"
     )
@@ -226,7 +231,8 @@ def test_a_failed_evaluation_keeps_the_sync_and_upkeep_raises_the_events_later(
         upkeep = run_upkeep(engine, api_settings)
     finally:
         engine.dispose()
-    assert upkeep is not None and upkeep.events == 1
+    assert upkeep is not None
+    assert upkeep.events == 1
     assert reasons_by_name(events(synced_client, headers)) == {PROMOTED: ["status_changed"]}
 
 
@@ -238,7 +244,8 @@ def test_a_sync_with_no_watches_does_not_evaluate(
 
     monkeypatch.setattr(evaluation, "load_snapshot", never)
     report = sync_site(generate_site(_changed_register()))
-    assert report.outcome == "applied" and report.watches is None
+    assert report.outcome == "applied"
+    assert report.watches is None
 
 
 def test_the_pull_feed_is_per_client_and_resumes_from_its_cursor(
@@ -265,4 +272,5 @@ def test_the_pull_feed_is_per_client_and_resumes_from_its_cursor(
         engine.dispose()
     assert [e.message_id for e in stored][:1] == [page["items"][0]["id"]]
     bad = synced_client.get("/v1/watch-events", params={"after": "xyz"}, headers=kent)
-    assert bad.status_code == 422 and bad.json()["code"] == "invalid_cursor"
+    assert bad.status_code == 422
+    assert bad.json()["code"] == "invalid_cursor"
