@@ -11,11 +11,10 @@ from app.auth.dependencies import WatchAccess
 from app.checks.schemas import ItemError, Verdict
 from app.checks.verdicts import Clock
 from app.deps import SessionDep, SettingsDep, current_snapshot
-from app.errors import InvalidInput, ServiceError
+from app.errors import ServiceError
 from app.register.http import MAX_PAGE_SIZE, problem_doc
 from app.watches import repository, service
 from app.watches.schemas import (
-    MAX_WATCH_BATCH,
     WatchBatchIn,
     WatchBatchItem,
     WatchBatchResult,
@@ -109,12 +108,6 @@ def create_watches(
     body: WatchBatchIn, session: SessionDep, client: WatchAccess, asked: AskedDep
 ) -> WatchBatchResult:
     """Create many watches in order; an invalid item, or one past your limit, gets an error."""
-    if len(body.watches) > MAX_WATCH_BATCH:
-        raise InvalidInput(
-            f"a batch holds at most {MAX_WATCH_BATCH} watches, got {len(body.watches)}",
-            code="batch_too_large",
-            status=413,
-        )
     items = [_validated(raw) for raw in body.watches]
     created = service.create_watches(session, client, items, asked)
     results = [

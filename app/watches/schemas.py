@@ -6,9 +6,11 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
+from pydantic_core import PydanticCustomError
 
 from app.checks.schemas import CheckResult, ItemError
+from app.schemas import RequestBody
 
 MAX_WATCH_BATCH = 1000
 EXAMPLE_WATCH_IN: dict[str, JsonValue] = {
@@ -33,10 +35,12 @@ class Reason(StrEnum):
     FRESH = "fresh"
 
 
-class WatchIn(BaseModel):
+class WatchIn(RequestBody):
     """A standing question: a provider name (and optionally the setting and your reference)."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [EXAMPLE_WATCH_IN]})
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_WATCH_IN]})
+    # Bad text is checked by the endpoint, so that a batch item gets its own error.
+    text_checked_by_endpoint = frozenset({"name", "setting", "reference"})
 
     name: str | None = Field(None, description="The provider name, as written (1-300 chars).")
     setting: str | None = Field(None, description="cqc (default) or ofsted_only.")
@@ -45,15 +49,26 @@ class WatchIn(BaseModel):
     )
 
 
-class WatchBatchIn(BaseModel):
+class WatchBatchIn(RequestBody):
     """Up to 1,000 watches to create in one call."""
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={"examples": [{"watches": [EXAMPLE_WATCH_IN, {"name": "Acme Ltd"}]}]},
     )
 
     watches: list[WatchIn] = Field(description="Up to 1,000 watches, created in order.")
+
+    @field_validator("watches", mode="before")
+    @classmethod
+    def _at_most_max_batch(cls, value: object) -> object:
+        # Before the items are validated, so that a huge body costs little.
+        if isinstance(value, list) and len(value) > MAX_WATCH_BATCH:
+            raise PydanticCustomError(
+                "batch_too_large",
+                "a batch holds at most {limit} watches, got {count}",
+                {"limit": MAX_WATCH_BATCH, "count": len(value)},
+            )
+        return value
 
 
 class WatchOut(BaseModel):

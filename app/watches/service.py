@@ -20,6 +20,7 @@ from app.checks.snapshot import Snapshot
 from app.checks.verdicts import Clock, decide_many
 from app.errors import Conflict, InvalidInput, ServiceError
 from app.models import Watch
+from app.schemas import has_lone_surrogate
 from app.watches import repository
 from app.watches.answers import Answer, expiry_notice_due
 from app.watches.schemas import WatchIn, WatchOut
@@ -45,10 +46,10 @@ def validate_reference(raw: str | None) -> str | None:
     """The client's reference stripped (None when blank), or InvalidInput."""
     if raw is None or not raw.strip():
         return None
-    if len(raw) > MAX_REFERENCE_LENGTH or _CONTROL.search(raw):
+    if len(raw) > MAX_REFERENCE_LENGTH or _CONTROL.search(raw) or has_lone_surrogate(raw):
         raise InvalidInput(
-            f"reference must be at most {MAX_REFERENCE_LENGTH} characters, without control "
-            "characters",
+            f"reference must be at most {MAX_REFERENCE_LENGTH} characters of valid text, "
+            "without control characters",
             code="invalid_reference",
         )
     return raw.strip()

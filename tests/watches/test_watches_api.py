@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -51,12 +53,17 @@ def test_names_not_listed_or_needing_review_can_be_watched(
         ({"name": "Acme", "setting": "nhs"}, "invalid_setting"),
         ({"name": "Acme", "reference": "r" * 201}, "invalid_reference"),
         ({"name": "Acme", "as_of": "2024-01-01"}, "validation_error"),
+        ({"name": "Acme\ud800"}, "invalid_encoding"),
+        ({"name": "Acme", "reference": "case\udfff"}, "invalid_reference"),
+        ({"name": 5}, "validation_error"),
     ],
 )
 def test_invalid_watches_are_refused_with_a_stable_code(
     synced_client: TestClient, app: FastAPI, body: dict[str, object], code: str
 ) -> None:
-    response = synced_client.post("/v1/watches", json=body, headers=watch_key(app))
+    headers = {**watch_key(app), "Content-Type": "application/json"}
+    # json.dumps writes a lone surrogate as an escape, as a client would send it.
+    response = synced_client.post("/v1/watches", content=json.dumps(body), headers=headers)
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["code"] == code
@@ -112,14 +119,19 @@ def test_batch_creates_in_order_with_per_item_errors(
             {"name": ""},
             {"name": "Nobody Such Training Ltd", "setting": "ofsted_only"},
             {"name": "Acme", "setting": "bad"},
+            {"name": "Acme\ud800"},
         ]
     }
-    response = synced_client.post("/v1/watches/batch", json=body, headers=headers)
+    raw = json.dumps(body)
+    response = synced_client.post(
+        "/v1/watches/batch", content=raw, headers={**headers, "Content-Type": "application/json"}
+    )
     assert response.status_code == 200
     result = response.json()
     assert result["created"] == 2
     items = result["results"]
-    assert [i["index"] for i in items] == [0, 1, 2, 3]
+    assert [i["index"] for i in items] == [0, 1, 2, 3, 4]
+    assert items[4]["error"]["code"] == "invalid_encoding"
     assert items[0]["watch"]["reference"] == "a"
     assert items[0]["watch"]["verdict"] == "certified"
     assert items[1] == {"index": 1, "watch": None, "error": items[1]["error"]}
