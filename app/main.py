@@ -20,6 +20,7 @@ from app.checks.snapshot import SnapshotHolder, read_info
 from app.config import Settings, get_settings
 from app.db import LoopReader, make_engine, upgrade_database
 from app.errors import install_error_handlers
+from app.files.router import router as files_router
 from app.logging import configure_logging
 from app.ops.docs import install_docs
 from app.ops.middleware import install_middleware
@@ -135,7 +136,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_middleware(app, settings)
     # Routes match in order: the lookup hot path first, the docs last.
-    for router in (checks_router, register_router, runs_router, watches_router, ops_router):
+    routers = (checks_router, files_router, register_router, runs_router, watches_router)
+    for router in (*routers, ops_router):
         add_routes(app, router)
     install_docs(app)
     return app

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Hashable
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -12,16 +10,14 @@ from fastapi.concurrency import run_in_threadpool
 from app.auth.dependencies import READ_SECURITY, ReadAccess, read_access_from_headers
 from app.checks.inputs import MAX_NAME_LENGTH, CheckQuery, validate_query
 from app.checks.schemas import (
-    BatchItem,
     BatchRequest,
     BatchResult,
     CheckResult,
-    ItemError,
     Setting,
 )
-from app.checks.verdicts import Clock, decide, decide_many, is_stale, register_stamp
+from app.checks.service import check_many, memo_key
+from app.checks.verdicts import Clock, decide, register_stamp
 from app.deps import SettingsDep, SnapshotDep, current_snapshot
-from app.errors import ServiceError
 from app.routing import PlainRoute
 from app.web import CACHE_CONTROL, etag_matches, make_etag, raw_headers, require_json
 
@@ -78,7 +74,7 @@ async def check_name(request: Request) -> Response:
     query = validate_query(
         params.get("name"), params.get("as_of"), params.get("setting"), clock.now.date()
     )
-    key = _memo_key("check", query, snapshot, clock)
+    key = memo_key("check", query, snapshot, clock)
     etag, verdict, body = snapshot.memo(key, lambda: _render(snapshot, query, clock, key))
     caching = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
     if etag_matches(headers.get(b"if-none-match"), etag):
@@ -100,54 +96,12 @@ router.add_api_route(
 )
 
 
-def _memo_key(
-    kind: str, query: CheckQuery, snapshot: SnapshotDep, clock: Clock
-) -> tuple[object, ...]:
-    """What an answer depends on besides the snapshot's organisations (Snapshot.memo)."""
-    info = snapshot.info
-    stale = is_stale(snapshot, clock)
-    return (kind, query, info.version, info.last_synced_at, stale, clock.now.date())
-
-
 def _render(
     snapshot: SnapshotDep, query: CheckQuery, clock: Clock, key: tuple[object, ...]
 ) -> tuple[str, str, bytes]:
     """ETag, verdict and JSON body of one answer: computed once per snapshot and question."""
     result = decide(snapshot, query, clock)
     return make_etag(*key), str(result.verdict), result.model_dump_json(by_alias=True).encode()
-
-
-def _validated(raw: object, today: dt.date) -> CheckQuery | ItemError:
-    try:
-        return validate_query(
-            getattr(raw, "name", None),
-            getattr(raw, "as_of", None),
-            getattr(raw, "setting", None),
-            today,
-        )
-    except ServiceError as exc:
-        return ItemError(code=exc.code, detail=exc.detail)
-
-
-def _batch_items(raws: list[Any], snapshot: SnapshotDep, clock: Clock) -> list[BatchItem]:
-    """One item per query, in order: a bad query gets its error, the others their verdicts,
-    decided together; a question asked before of this snapshot comes from its memo."""
-    checked = [_validated(raw, clock.now.date()) for raw in raws]
-    valid = [query for query in checked if isinstance(query, CheckQuery)]
-    keys = [_memo_key("result", query, snapshot, clock) for query in valid]
-    by_key: dict[Hashable, CheckQuery] = dict(zip(keys, valid, strict=True))
-    results = iter(
-        snapshot.memo_many(
-            keys,
-            lambda missing: decide_many(snapshot, [by_key[k] for k in missing], clock),
-        )
-    )
-    return [
-        BatchItem(index=i, result=next(results), error=None)
-        if isinstance(item, CheckQuery)
-        else BatchItem(index=i, result=None, error=item)
-        for i, item in enumerate(checked)
-    ]
 
 
 @router.post(
@@ -169,7 +123,7 @@ async def check_batch(
     clock = Clock.for_settings(settings)
 
     def answer() -> bytes:
-        items = _batch_items(body.queries, snapshot, clock)
+        items = check_many(body.queries, snapshot, clock)
         result = BatchResult(results=items, register_=register_stamp(snapshot, clock))
         return result.model_dump_json(by_alias=True).encode()
 
