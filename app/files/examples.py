@@ -39,6 +39,7 @@ FILE_REQUEST_BODY: dict[str, Any] = {
             "schema": {
                 "type": "object",
                 "required": ["file"],
+                "additionalProperties": False,
                 "properties": {
                     "file": {
                         "type": "string",

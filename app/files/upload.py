@@ -120,7 +120,15 @@ async def _file_field(headers: Headers, body: bytes) -> UploadFile:
         raise InvalidInput(f"the multipart body is malformed: {exc}", code="invalid_file") from None
     field = form.get("file")
     if not isinstance(field, UploadFile):
+        await form.close()
         raise InvalidInput("the multipart body has no file field named 'file'", code="file_missing")
+    others = sorted({name for name in form if name != "file"})
+    if others:
+        await form.close()
+        raise InvalidInput(
+            f"the multipart body may hold only the field 'file', not {', '.join(others)}",
+            code="invalid_file",
+        )
     return field
 
 

@@ -192,7 +192,15 @@ def test_unreadable_files_are_a_422(
 
 
 def test_a_multipart_body_without_a_file_field_is_a_422(synced_client: TestClient) -> None:
-    response = synced_client.post(
-        "/v1/check/file", data={"other": "x"}, files={"upload": ("a.csv", b"x", "text/csv")}
-    )
+    response = synced_client.post("/v1/check/file", files={"upload": ("a.csv", b"x", "text/csv")})
     assert (response.status_code, response.json()["code"]) == (422, "file_missing")
+
+
+def test_a_multipart_body_with_other_fields_is_a_422(synced_client: TestClient) -> None:
+    response = synced_client.post(
+        "/v1/check/file",
+        data={"column": "2"},
+        files={"file": ("a.csv", b"Provider\r\nAcme\r\n", "text/csv")},
+    )
+    assert (response.status_code, response.json()["code"]) == (422, "invalid_file")
+    assert "column" in response.json()["detail"]
