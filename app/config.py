@@ -12,6 +12,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+# Standard Webhooks' suggestion, shortened: about three days in all (plus jitter).
+DEFAULT_RETRY_SCHEDULE = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0, 36000.0)
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "dev", "development", "secret"}
 
 
@@ -104,6 +106,19 @@ class Settings(BaseSettings):
         description="A watch's certificate_expiring event is sent once, this many days (or "
         "fewer) before the certificate's valid-until date.",
     )
+    webhook_retry_schedule: Annotated[list[float], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_RETRY_SCHEDULE),
+        description="Seconds to wait before each retry of a failed webhook delivery, "
+        "comma-separated; after the last one the event is marked failed.",
+    )
+    webhook_disable_after: int = Field(
+        5, ge=1, description="Disable a webhook after this many failed events in a row."
+    )
+    webhook_allow_private: bool = Field(
+        False,
+        description="Allow http:// and loopback/private webhook targets (development and "
+        "tests only; refused in production).",
+    )
     log_json: bool = Field(True, description="Structured JSON logs (false: console format).")
     log_level: str = Field("INFO", description="Log level.")
 
@@ -112,6 +127,19 @@ class Settings(BaseSettings):
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("webhook_retry_schedule", mode="before")
+    @classmethod
+    def _split_schedule(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                delays = [float(part) for part in value.split(",") if part.strip()]
+            except ValueError:
+                raise ValueError("comma-separated seconds, e.g. 5,300,1800") from None
+            if not delays or any(not 0 <= d <= 7 * 86400 for d in delays):
+                raise ValueError("one or more delays, each 0 to 604800 seconds")
+            return delays
         return value
 
     @field_validator("database_url")
@@ -141,6 +169,11 @@ class Settings(BaseSettings):
             and self.key_pepper.lower() in PLACEHOLDER_SECRETS
         ):
             raise ValueError("CERTLOOKUP_KEY_PEPPER must be set to a real secret in production")
+        if self.environment is Environment.PRODUCTION and self.webhook_allow_private:
+            raise ValueError(
+                "CERTLOOKUP_WEBHOOK_ALLOW_PRIVATE lets webhooks reach internal addresses: "
+                "it is refused in production"
+            )
         return self
 
     @property

@@ -106,6 +106,24 @@ def transaction(engine: Engine) -> Iterator[Session]:
         yield session
 
 
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Session]:
+    """`transaction`, but on SQLite the write lock is taken up front (BEGIN IMMEDIATE): a
+    transaction that reads, then writes, cannot fail half-way on another writer's commit."""
+    if engine.dialect.name != "sqlite":
+        with transaction(engine) as session:
+            yield session
+        return
+    with session_factory(engine)() as session:
+        session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
 def alembic_config(url: str) -> AlembicConfig:
     """An Alembic config pointing at this package's migrations and the given database."""
     config = AlembicConfig()

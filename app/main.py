@@ -31,6 +31,9 @@ from app.register.router import router as register_router
 from app.register.runs_router import router as runs_router
 from app.routing import add_routes
 from app.watches.router import router as watches_router
+from app.webhooks.guard import AddressGuard
+from app.webhooks.metrics import WatchStateCollector
+from app.webhooks.router import router as webhooks_router
 
 log = structlog.get_logger(__name__)
 POLL_TIMEOUT_SECONDS = 10.0
@@ -135,8 +138,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.holder = SnapshotHolder(app.state.engine, on_swap=gc.freeze)
     install_error_handlers(app)
     install_middleware(app, settings)
+    app.state.metrics.registry.register(WatchStateCollector(lambda: app.state.engine))
     # Routes match in order: the lookup hot path first, the docs last.
-    routers = (checks_router, files_router, register_router, runs_router, watches_router)
+    app.state.address_guard = AddressGuard(allow_private=settings.webhook_allow_private)
+    routers = (
+        checks_router,
+        files_router,
+        register_router,
+        runs_router,
+        watches_router,
+        webhooks_router,
+    )
     for router in (*routers, ops_router):
         add_routes(app, router)
     install_docs(app)

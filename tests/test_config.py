@@ -57,3 +57,17 @@ def test_production_refuses_a_placeholder_pepper() -> None:
     with pytest.raises(ValidationError, match="CERTLOOKUP_KEY_PEPPER"):
         _settings(environment="production", key_pepper="changeme")
     assert _settings(environment="production", key_pepper="a-real-secret").key_pepper
+
+
+def test_production_refuses_private_webhook_targets() -> None:
+    with pytest.raises(ValidationError, match="CERTLOOKUP_WEBHOOK_ALLOW_PRIVATE"):
+        _settings(environment="production", key_pepper="a-real-secret", webhook_allow_private="1")
+    assert _settings(environment="test", webhook_allow_private="true").webhook_allow_private
+
+
+def test_webhook_retry_schedule_is_comma_separated_seconds() -> None:
+    assert _settings(webhook_retry_schedule="1,2,4").webhook_retry_schedule == [1, 2, 4]
+    assert len(_settings().webhook_retry_schedule) == 8
+    for bad in ("", "a,b", "5,-1", "1,9999999"):
+        with pytest.raises(ValidationError, match="webhook_retry_schedule"):
+            _settings(webhook_retry_schedule=bad)

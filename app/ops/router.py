@@ -112,5 +112,6 @@ async def readyz(request: Request) -> Readiness:
 async def metrics(request: Request) -> Response:
     """Request, verdict and sync counters and register gauges, for this process only."""
     app_metrics: AppMetrics = request.app.state.metrics
-    body, content_type = app_metrics.render(request.headers.get("accept"))
+    # In the threadpool: the watch and outbox gauges read the database (app/webhooks/metrics).
+    body, content_type = await run_in_threadpool(app_metrics.render, request.headers.get("accept"))
     return Response(body, media_type=content_type)

@@ -32,6 +32,7 @@ from app.ops.metrics import record_sync
 from app.register.locks import SyncAlreadyRunning
 from app.register.sync import SyncRequest, run_sync
 from app.watches.jobs import add_watch_jobs
+from app.webhooks.delivery import DeliveryWorker
 
 log = structlog.get_logger(__name__)
 
@@ -224,6 +225,13 @@ class SyncScheduler(BackgroundScheduler):
         super().__init__(**options)
         self.sync_jobs = sync_jobs
         self.catch_up_at_start = False
+        self.delivery: DeliveryWorker | None = None
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Stop the jobs, then the webhook delivery worker (it finishes its attempts)."""
+        super().shutdown(wait=wait)
+        if self.delivery is not None:
+            self.delivery.close()
 
 
 def build_scheduler(
@@ -243,7 +251,7 @@ def build_scheduler(
         },
     )
     scheduler.add_job(jobs.tick, trigger, id=SYNC_JOB_ID, name="sync the register")
-    add_watch_jobs(scheduler, settings, engine)
+    scheduler.delivery = add_watch_jobs(scheduler, settings, engine)
     try:
         info: RegisterInfo | None = read_info(engine)
     except Exception:

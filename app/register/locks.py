@@ -85,12 +85,12 @@ def _postgres_lock(engine: Engine, wait_seconds: float) -> Iterator[SyncLock]:
             session.rollback()  # no-op after apply() committed; releases the lock otherwise
 
 
-def _lease_holder() -> str:
+def lease_holder() -> str:
     """A lease holder id: host and pid (to spot a holder that died), plus a random part."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def _holder_is_dead(holder: str) -> bool:
+def holder_is_dead(holder: str) -> bool:
     """True only when the holder was a process on this host that no longer exists."""
     parts = holder.rsplit(":", 2)
     # os.kill(pid, 0) would terminate the process on Windows: only ask on POSIX.
@@ -108,45 +108,47 @@ def _holder_is_dead(holder: str) -> bool:
     return False
 
 
-def _take_lease(engine: Engine, holder: str, lease_seconds: float) -> bool:
+def take_lease(engine: Engine, holder: str, lease_seconds: float, name: str = LEASE_NAME) -> bool:
+    """Take (or renew) the named lease row for `holder`; False while another live holder has it."""
     now = utcnow()
     with Session(engine) as session:
-        current = session.scalar(select(SyncLease.holder).where(SyncLease.name == LEASE_NAME))
+        current = session.scalar(select(SyncLease.holder).where(SyncLease.name == name))
     free = or_(SyncLease.holder.is_(None), SyncLease.expires_at < now)
-    if current is not None and _holder_is_dead(current):
+    if current is not None and holder_is_dead(current):
         # A sync killed mid-way (SIGKILL, OOM, power loss) never releases its lease; waiting
         # for it to expire would block every sync for the whole lease.
         free = or_(free, SyncLease.holder == current)
     with Session(engine) as session, session.begin():
         result = session.execute(
             update(SyncLease)
-            .where(SyncLease.name == LEASE_NAME)
-            .where(free)
+            .where(SyncLease.name == name)
+            .where(or_(free, SyncLease.holder == holder))
             .values(holder=holder, expires_at=now + dt.timedelta(seconds=lease_seconds))
         )
         taken = bool(getattr(result, "rowcount", 0))
     if taken and current is not None and current != holder:
-        log.warning("sync_lease_taken_over", previous_holder=current, holder=holder)
+        log.warning("lease_taken_over", lease=name, previous_holder=current, holder=holder)
     return taken
 
 
-def _release_lease(engine: Engine, holder: str) -> None:
+def release_lease(engine: Engine, holder: str, name: str = LEASE_NAME) -> None:
+    """Give the named lease up, if `holder` has it."""
     with Session(engine) as session, session.begin():
         session.execute(
             update(SyncLease)
-            .where(SyncLease.name == LEASE_NAME, SyncLease.holder == holder)
+            .where(SyncLease.name == name, SyncLease.holder == holder)
             .values(holder=None, expires_at=None)
         )
 
 
 @contextmanager
 def _sqlite_lease(engine: Engine, wait_seconds: float, lease_seconds: float) -> Iterator[SyncLock]:
-    holder = _lease_holder()
-    _wait_for(lambda: _take_lease(engine, holder, lease_seconds), wait_seconds)
+    holder = lease_holder()
+    _wait_for(lambda: take_lease(engine, holder, lease_seconds), wait_seconds)
     try:
         yield SyncLock(engine)
     finally:
-        _release_lease(engine, holder)
+        release_lease(engine, holder)
 
 
 @contextmanager
