@@ -26,6 +26,7 @@ from app.ops.docs import install_docs
 from app.ops.middleware import install_middleware
 from app.ops.router import router as ops_router
 from app.ops.scheduler import start_scheduler
+from app.register.atom import router as atom_router
 from app.register.background import BackgroundSyncs
 from app.register.router import router as register_router
 from app.register.runs_router import router as runs_router
@@ -145,6 +146,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         checks_router,
         files_router,
         register_router,
+        atom_router,
         runs_router,
         watches_router,
         webhooks_router,
