@@ -24,17 +24,21 @@ console = Console()
 
 
 def check(
-    name: Annotated[str, typer.Argument(help="Provider name as written.")],
+    name: Annotated[str | None, typer.Argument(help="Provider name as written.")] = None,
+    certificate_number: Annotated[
+        str | None, typer.Option(help="Bild ACT certificate number.")
+    ] = None,
+    website: Annotated[str | None, typer.Option(help="The provider's website.")] = None,
     as_of: Annotated[str | None, typer.Option(help="YYYY-MM-DD.")] = None,
     setting: Annotated[str | None, typer.Option(help="cqc or ofsted_only.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON response.")] = False,
 ) -> None:
-    """Give the verdict for one name, as GET /v1/check would."""
+    """Give the verdict for one name and/or identifier, as GET /v1/check would."""
     settings = get_settings()
     upgrade_database(settings)
     clock = Clock.for_settings(settings)
     try:
-        query = validate_query(name, as_of, setting, clock.now.date())
+        query = validate_query(name, as_of, setting, clock.now.date(), certificate_number, website)
     except ServiceError as exc:
         console.print(f"[red]{exc.code}[/]: {exc.detail}")
         raise typer.Exit(2) from None
@@ -66,6 +70,11 @@ def _print_result(result: dict[str, Any]) -> None:
             f"matched [bold]{m['matched_name']}[/] ({m['method']}, score "
             f"{m['score']}): {m['reason']}"
         )
+        for confirmation in m["confirmed_by"]:
+            console.print(
+                f"confirmed by {confirmation['kind'].replace('_', ' ')} "
+                f"{confirmation['listed_as']} ({confirmation['relation']})"
+            )
     for warning in result["warnings"]:
         console.print(f"[yellow]warning[/] {warning['code']}: {warning['message']}")
     if result["candidates"] and not result["match"]:

@@ -1,4 +1,5 @@
-"""Validation of what callers send: names, dates and settings, with stable error codes."""
+"""Validation of what callers send: names, identifiers, dates and settings, with stable
+error codes."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from app.checks.identifiers import IdentifierError, normalise_certificate_number, normalise_website
 from app.checks.schemas import Setting
 from app.errors import InvalidInput
 from app.schemas import INVALID_ENCODING, has_lone_surrogate
@@ -18,28 +20,70 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 @dataclass(frozen=True, slots=True)
 class CheckQuery:
-    """A validated lookup."""
+    """A validated lookup: a name, identifiers, or both (at least one is given)."""
 
-    name: str
+    name: str | None
     as_of: dt.date | None = None
     setting: Setting = Setting.CQC
+    certificate_number: str | None = None
+    """Normalised: upper case, no spaces or hyphens (app.checks.identifiers)."""
+    website: str | None = None
+    """Normalised: the host, or a shared platform's host and path (app.checks.identifiers)."""
+
+    def describe(self) -> str:
+        """What was asked, for sentences: the name, else the identifiers."""
+        if self.name is not None:
+            return f"'{self.name}'"
+        parts = [f"certificate number {self.certificate_number}"] * bool(self.certificate_number)
+        parts += [f"website {self.website}"] * bool(self.website)
+        return " and ".join(parts)
 
 
 def validate_name(raw: str | None) -> str:
     """The name stripped, or InvalidInput with a code saying what is wrong."""
     if raw is None or not raw.strip():
-        raise InvalidInput("name must not be empty", code="name_empty")
+        raise InvalidInput(
+            "name must not be empty (unless a certificate_number or website is given)",
+            code="name_empty",
+        )
     if len(raw) > MAX_NAME_LENGTH:
         raise InvalidInput(
             f"name is longer than {MAX_NAME_LENGTH} characters", code="name_too_long"
         )
     if _CONTROL.search(raw):
         raise InvalidInput("name contains control characters", code="name_invalid_characters")
+    _check_unicode("name", raw)
+    return raw.strip()
+
+
+def _check_unicode(field: str, raw: str) -> None:
     if has_lone_surrogate(raw):
         raise InvalidInput(
-            "name is not valid Unicode: it holds a lone UTF-16 surrogate", code=INVALID_ENCODING
+            f"{field} is not valid Unicode: it holds a lone UTF-16 surrogate",
+            code=INVALID_ENCODING,
         )
-    return raw.strip()
+
+
+def validate_certificate_number(raw: str | None) -> str | None:
+    """The comparable form of a certificate number; None when none was given."""
+    if raw is None or not raw.strip():
+        return None
+    _check_unicode("certificate_number", raw)
+    try:
+        return normalise_certificate_number(raw)
+    except IdentifierError as exc:
+        raise InvalidInput(f"certificate_number {exc}", code="certificate_number_invalid") from None
+
+
+def validate_website(raw: str | None) -> str | None:
+    """The comparable form of a website; None when none was given."""
+    if raw is None or not raw.strip():
+        return None
+    _check_unicode("website", raw)
+    try:
+        return normalise_website(raw)
+    except IdentifierError as exc:
+        raise InvalidInput(f"website {exc}", code="website_invalid") from None
 
 
 def validate_as_of(raw: str | None, today: dt.date) -> dt.date | None:
@@ -68,7 +112,21 @@ def validate_setting(raw: str | None) -> Setting:
 
 
 def validate_query(
-    name: str | None, as_of: str | None, setting: str | None, today: dt.date
+    name: str | None,
+    as_of: str | None,
+    setting: str | None,
+    today: dt.date,
+    certificate_number: str | None = None,
+    website: str | None = None,
 ) -> CheckQuery:
-    """One validated lookup from raw request values."""
-    return CheckQuery(validate_name(name), validate_as_of(as_of, today), validate_setting(setting))
+    """One validated lookup from raw request values; the name may be left out when a
+    certificate number or website is given."""
+    certificate = validate_certificate_number(certificate_number) if certificate_number else None
+    site = validate_website(website) if website else None
+    if (certificate or site) and (name is None or not name.strip()):
+        checked_name = None
+    else:
+        checked_name = validate_name(name)
+    return CheckQuery(
+        checked_name, validate_as_of(as_of, today), validate_setting(setting), certificate, site
+    )

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from app.auth.dependencies import READ_SECURITY, ReadAccess, read_access_from_headers
+from app.checks.identifiers import MAX_CERTIFICATE_LENGTH, MAX_WEBSITE_LENGTH
 from app.checks.inputs import MAX_NAME_LENGTH, CheckQuery, validate_query
 from app.checks.schemas import (
     BatchRequest,
@@ -27,7 +28,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     304: {"description": "Not modified (If-None-Match matched the ETag)."},
     401: {**PROBLEM, "description": "Missing or unknown API key."},
     403: {**PROBLEM, "description": "The key lacks the read scope."},
-    422: {**PROBLEM, "description": "Invalid name, date or setting."},
+    422: {**PROBLEM, "description": "Invalid name, identifier, date or setting."},
     429: {**PROBLEM, "description": "Rate limit exceeded."},
     503: {**PROBLEM, "description": "The register index is not loaded yet."},
 }
@@ -37,7 +38,7 @@ def _query_parameter(name: str, schema: dict[str, Any], description: str) -> dic
     return {
         "name": name,
         "in": "query",
-        "required": name == "name",
+        "required": False,
         "schema": schema,
         "description": description,
     }
@@ -47,7 +48,20 @@ CHECK_PARAMETERS = [
     _query_parameter(
         "name",
         {"type": "string", "minLength": 1, "maxLength": MAX_NAME_LENGTH},
-        "Provider name as written (trading and former names work too).",
+        "Provider name as written (trading and former names work too); optional when "
+        "certificate_number or website is given.",
+    ),
+    _query_parameter(
+        "certificate_number",
+        {"type": "string", "maxLength": MAX_CERTIFICATE_LENGTH},
+        "Bild ACT certificate number (any case; spaces and hyphens ignored): finds the "
+        "organisation alone, or confirms or contradicts the name's match.",
+    ),
+    _query_parameter(
+        "website",
+        {"type": "string", "maxLength": MAX_WEBSITE_LENGTH},
+        "The provider's website in any form (compared by host; a subdomain counts as its "
+        "registered domain): finds the organisation alone, or confirms or contradicts the name.",
     ),
     _query_parameter(
         "as_of",
@@ -72,7 +86,12 @@ async def check_name(request: Request) -> Response:
     clock = Clock.for_settings(request.app.state.settings)
     params = request.query_params
     query = validate_query(
-        params.get("name"), params.get("as_of"), params.get("setting"), clock.now.date()
+        params.get("name"),
+        params.get("as_of"),
+        params.get("setting"),
+        clock.now.date(),
+        params.get("certificate_number"),
+        params.get("website"),
     )
     key = memo_key("check", query, snapshot, clock)
     etag, verdict, body = snapshot.memo(key, lambda: _render(snapshot, query, clock, key))
@@ -88,7 +107,7 @@ router.add_api_route(
     check_name,
     methods=["GET"],
     operation_id="check_name",
-    summary="Check one provider name",
+    summary="Check one provider by name, certificate number or website",
     response_model=CheckResult,
     responses=ERRORS,
     openapi_extra={"parameters": CHECK_PARAMETERS, "security": READ_SECURITY},
@@ -107,7 +126,7 @@ def _render(
 @router.post(
     "/check/batch",
     operation_id="check_batch",
-    summary="Check up to 1,000 provider names",
+    summary="Check up to 1,000 providers",
     response_model=BatchResult,
     dependencies=[Depends(require_json)],
     responses={

@@ -99,20 +99,82 @@ class OrganisationOut(BaseModel):
     note: str | None = Field(None, description="Working towards: the register's note.")
 
 
+_IDENTIFIER_EXAMPLE: dict[str, Any] = {
+    "kind": "certificate_number",
+    "value": "ACT5819",
+    "listed_as": "ACT5819",
+    "organisation_id": 3,
+    "organisation_name": "Safe-Hands® Training Ltd",
+    "relation": "parent",
+}
+
+
+class IdentifierOut(BaseModel):
+    """An identifier given with the query that belongs to the matched organisation."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_IDENTIFIER_EXAMPLE]})
+
+    kind: str = Field(description="certificate_number or website.")
+    value: str = Field(
+        description="The identifier as given, in the form compared (a certificate number in "
+        "upper case without spaces or hyphens; a website's host)."
+    )
+    listed_as: str = Field(description="The identifier as the register lists it.")
+    organisation_id: int = Field(description="The organisation the register lists it for.")
+    organisation_name: str = Field(description="That organisation's name.")
+    relation: str = Field(
+        description="self: the matched organisation's own; parent: its parent's (an "
+        "affiliate has no certificate of its own and trains under its parent's)."
+    )
+
+
 class MatchOut(BaseModel):
-    method: str = Field(description="exact, alias (a trading or former name) or fuzzy.")
-    score: float = Field(description="Similarity 0-100 of the matched name.")
-    matched_name: str = Field(description="The register name that matched.")
-    matched_kind: str | None = Field(description="Which kind of name matched.")
+    """How the query found its organisation."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "method": "exact",
+                    "score": 100.0,
+                    "matched_name": "Kind Homes Ltd",
+                    "matched_kind": "name",
+                    "reason": "exact match after normalisation",
+                    "confirmed_by": [_IDENTIFIER_EXAMPLE],
+                }
+            ]
+        }
+    )
+
+    method: str = Field(
+        description="exact, alias (a trading or former name) or fuzzy for a name; "
+        "certificate_number or website for a match by identifier alone."
+    )
+    score: float = Field(description="Similarity 0-100 of the matched name (100 by identifier).")
+    matched_name: str = Field(
+        description="The register name that matched; for a match by identifier, the "
+        "identifier as the register lists it."
+    )
+    matched_kind: str | None = Field(
+        description="Which kind of name matched (name, listed, trading, former), or "
+        "certificate_number / website for a match by identifier."
+    )
     reason: str = Field(description="Why this counts as a match.")
+    confirmed_by: list[IdentifierOut] = Field(
+        default_factory=list,
+        description="Identifiers given with the query that belong to the matched organisation "
+        "(or, for an affiliate, to its parent) and so confirm the match.",
+    )
 
 
 class CandidateOut(BaseModel):
     organisation_id: int = Field(description="Candidate organisation id.")
     name: str = Field(description="Candidate's name.")
     status: str = Field(description="Candidate's status.")
-    matched_name: str = Field(description="Which of its names scored.")
-    score: float = Field(description="Similarity 0-100.")
+    matched_name: str = Field(
+        description="Which of its names scored, or the identifier given that it lists."
+    )
+    score: float = Field(description="Similarity 0-100 (100 for an identifier it lists).")
 
 
 class WarningOut(BaseModel):
@@ -125,7 +187,19 @@ class CheckResult(BaseModel):
 
     model_config = ConfigDict(use_enum_values=True, populate_by_name=True)
 
-    query: str = Field(description="The name as asked.")
+    query: str | None = Field(description="The name as asked; null when only identifiers were.")
+    certificate_number: str | None = Field(
+        default=None,
+        description="The certificate number as asked, in the form compared (upper case, no "
+        "spaces or hyphens); null when none was given.",
+    )
+    website: str | None = Field(
+        default=None,
+        description="The website as asked, in the form compared: its host in lower case "
+        "without scheme, www., port, path or trailing dot, internationalised names in "
+        "ASCII (punycode); on a shared platform such as facebook.com, host and path. Null "
+        "when none was given.",
+    )
     as_of: dt.date | None = Field(description="The date asked about; null means now.")
     verdict: Verdict = Field(
         description="certified, affiliate, working_towards, not_listed, needs_review or unknown."
@@ -152,10 +226,19 @@ class CheckResult(BaseModel):
 class BatchQuery(RequestBody):
     """One question in a batch."""
 
-    # A bad name, date or setting is that item's own error (checked by the endpoint).
-    text_checked_by_endpoint = frozenset({"name", "as_of", "setting"})
+    # A bad name, identifier, date or setting is that item's own error (checked by the
+    # endpoint).
+    text_checked_by_endpoint = frozenset(
+        {"name", "certificate_number", "website", "as_of", "setting"}
+    )
 
-    name: str | None = Field(None, description="The provider name to check.")
+    name: str | None = Field(
+        None, description="The provider name to check; optional when an identifier is given."
+    )
+    certificate_number: str | None = Field(
+        None, description="Bild ACT certificate number, any case, spaces or hyphens."
+    )
+    website: str | None = Field(None, description="The provider's website, in any form.")
     as_of: str | None = Field(None, description="YYYY-MM-DD; omit for now.")
     setting: str | None = Field(None, description="cqc (default) or ofsted_only.")
 

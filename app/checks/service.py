@@ -21,14 +21,17 @@ def memo_key(kind: str, query: CheckQuery, snapshot: Snapshot, clock: Clock) -> 
 
 
 def validated(raw: object, today: dt.date) -> CheckQuery | ItemError:
-    """The validated query of a raw item (anything with name/as_of/setting attributes), or
-    the error that says why it cannot be checked."""
+    """The validated query of a raw item (anything with name/as_of/setting attributes, and
+    certificate_number/website where it has them), or the error that says why it cannot be
+    checked."""
     try:
         return validate_query(
             getattr(raw, "name", None),
             getattr(raw, "as_of", None),
             getattr(raw, "setting", None),
             today,
+            getattr(raw, "certificate_number", None),
+            getattr(raw, "website", None),
         )
     except ServiceError as exc:
         return ItemError(code=exc.code, detail=exc.detail)

@@ -6,7 +6,7 @@ import datetime as dt
 import threading
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.orm import Session
 
+from app.checks.identifier_index import IDENTIFIER_FIELDS, IdentifierChange, IdentifierIndex
 from app.checks.matching import IndexEntry, IndexName, MatchIndex
 from app.models import Organisation, OrganisationEvent, OrganisationStatus, RegistryState, utcnow
 
@@ -77,6 +78,8 @@ class Snapshot:
     ever_listed: MatchIndex
     """Every organisation the mirror has seen, for `as_of` questions."""
     counts: Mapping[str, int]
+    identifiers: IdentifierIndex = field(default_factory=IdentifierIndex)
+    """Certificate numbers and websites of every organisation the mirror has seen."""
     built_at: dt.datetime = field(default_factory=utcnow)
     rendered: dict[Hashable, Any] = field(default_factory=dict, compare=False, repr=False)
     """Answers already computed from this snapshot; keys must include everything they
@@ -129,21 +132,29 @@ def _transition_time(event: OrganisationEvent, first_synced: dt.datetime | None)
     return event.observed_at
 
 
-def _timelines(
+def _history(
     session: Session, first_synced: dt.datetime | None
-) -> dict[int, list[tuple[dt.datetime, str]]]:
+) -> tuple[dict[int, list[tuple[dt.datetime, str]]], list[IdentifierChange]]:
+    """Each organisation's status timeline, and every change of an identifier field."""
     query = (
         select(OrganisationEvent)
         .where(OrganisationEvent.status_after.is_not(None))
         .order_by(OrganisationEvent.observed_at, OrganisationEvent.id)
     )
     timelines: dict[int, list[tuple[dt.datetime, str]]] = {}
+    identifier_changes: list[IdentifierChange] = []
     for event in session.scalars(query):
+        for name in IDENTIFIER_FIELDS:
+            if name in event.changes:
+                before, after = event.changes[name]
+                identifier_changes.append(
+                    IdentifierChange(event.organisation_id, event.observed_at, name, before, after)
+                )
         if event.status_after is None or event.status_before == event.status_after:
             continue
         moment = _transition_time(event, first_synced)
         timelines.setdefault(event.organisation_id, []).append((moment, event.status_after))
-    return timelines
+    return timelines, identifier_changes
 
 
 def _view(org: Organisation, timeline: list[tuple[dt.datetime, str]]) -> OrganisationView:
@@ -179,7 +190,7 @@ def _entry(view: OrganisationView) -> IndexEntry:
 def load_snapshot(session: Session) -> Snapshot:
     """Read one consistent registry version from the database and index it."""
     info = _info(session.execute(select(RegistryState)).scalar_one())
-    timelines = _timelines(session, info.first_synced_at)
+    timelines, identifier_changes = _history(session, info.first_synced_at)
     views = {
         org.id: _view(org, timelines.get(org.id, []))
         for org in session.scalars(select(Organisation).order_by(Organisation.id))
@@ -197,7 +208,16 @@ def load_snapshot(session: Session) -> Snapshot:
         listed=listed_index,
         ever_listed=ever_index,
         counts=MappingProxyType(dict(Counter(v.status for v in views.values()))),
+        identifiers=identifier_index(views.values(), identifier_changes),
     )
+
+
+def identifier_index(
+    views: Iterable[OrganisationView], changes: Iterable[IdentifierChange] = ()
+) -> IdentifierIndex:
+    """The identifier index of these organisations, with their identifiers' history."""
+    current = ((v.id, v.certificate_number, v.website) for v in views)
+    return IdentifierIndex.build(current, changes)
 
 
 def _info(state: RegistryState) -> RegisterInfo:

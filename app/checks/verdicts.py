@@ -6,12 +6,12 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from app.checks.corroboration import Confirmation, corroborate
+from app.checks.explanation import candidates_out, explain, match_out
 from app.checks.inputs import CheckQuery
 from app.checks.matching import MatchIndex, MatchResult
 from app.checks.schemas import (
-    CandidateOut,
     CheckResult,
-    MatchOut,
     OrganisationOut,
     ParentOut,
     RegisterStamp,
@@ -83,10 +83,14 @@ def _end_of(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
 
 
+def _moment(query: CheckQuery) -> dt.datetime | None:
+    """The last instant of the date asked about; None for now."""
+    return None if query.as_of is None else _end_of(query.as_of) - dt.timedelta(microseconds=1)
+
+
 def _status_on(org: OrganisationView, query: CheckQuery) -> str | None:
-    if query.as_of is None:
-        return org.status
-    return org.status_at(_end_of(query.as_of) - dt.timedelta(microseconds=1))
+    moment = _moment(query)
+    return org.status if moment is None else org.status_at(moment)
 
 
 def _meets(
@@ -139,22 +143,16 @@ def _matched_verdict(
     return _STATUS_VERDICTS[status], org
 
 
-def _explain(verdict: Verdict, org: OrganisationView | None, query: CheckQuery) -> str:
-    tense = "was" if query.as_of else "is"
-    when = f" on {query.as_of.isoformat()}" if query.as_of else ""
-    name = org.name if org else query.name
-    texts = {
-        Verdict.CERTIFIED: f"{name} {tense} a certified training service{when}.",
-        Verdict.AFFILIATE: f"{name} {tense} an affiliate of a certified provider{when}.",
-        Verdict.WORKING_TOWARDS: f"{name} {tense} working towards certification{when}: "
-        f"its training {tense} not yet certified.",
-        Verdict.NOT_LISTED: f"No organisation on the register{when} matches '{query.name}'.",
-        Verdict.NEEDS_REVIEW: f"'{query.name}' resembles names on the register, but not "
-        "closely enough to decide: a person should review the candidates.",
-        Verdict.UNKNOWN: f"The mirror has no record of the register{when}: it knows "
-        "nothing from before its first successful sync.",
-    }
-    return texts[verdict]
+def _verdict_of(
+    snapshot: Snapshot, match: MatchResult | None, query: CheckQuery, evidence: _Evidence
+) -> tuple[Verdict, OrganisationView | None]:
+    """The verdict a (corroborated) match gives; no match at all is not listed."""
+    if match is not None and match.outcome == "matched":
+        return _matched_verdict(snapshot, match, query, evidence)
+    if match is not None and match.outcome == "needs_review":
+        return Verdict.NEEDS_REVIEW, None
+    evidence.meets = False
+    return Verdict.NOT_LISTED, None
 
 
 def _before_window(snapshot: Snapshot, query: CheckQuery) -> bool:
@@ -162,19 +160,6 @@ def _before_window(snapshot: Snapshot, query: CheckQuery) -> bool:
     if first is None:
         return True
     return query.as_of is not None and query.as_of < first.date()
-
-
-def _candidates(match: MatchResult) -> list[CandidateOut]:
-    return [
-        CandidateOut(
-            organisation_id=c.organisation_id,
-            name=c.name,
-            status=c.status,
-            matched_name=c.matched_name,
-            score=round(c.score, 1),
-        )
-        for c in match.candidates
-    ]
 
 
 def _index_for(snapshot: Snapshot, query: CheckQuery) -> MatchIndex | None:
@@ -191,11 +176,11 @@ def decide_many(
     asked: dict[int, tuple[MatchIndex, list[int]]] = {}
     for i, query in enumerate(queries):
         index = _index_for(snapshot, query)
-        if index is not None:
+        if index is not None and query.name is not None:
             asked.setdefault(id(index), (index, []))[1].append(i)
     matches: dict[int, MatchResult] = {}
     for index, positions in asked.values():
-        found = index.match_many([queries[i].name for i in positions])
+        found = index.match_many([queries[i].name or "" for i in positions])
         matches.update(zip(positions, found, strict=True))
     return [decide(snapshot, query, clock, matches.get(i)) for i, query in enumerate(queries)]
 
@@ -208,6 +193,8 @@ def decide(
     evidence = _Evidence()
     stamp = register_stamp(snapshot, clock)
     org: OrganisationView | None = None
+    confirmations: tuple[Confirmation, ...] = ()
+    note = ""
     index = _index_for(snapshot, query)
     if index is None:
         verdict, match = Verdict.UNKNOWN, None
@@ -224,13 +211,13 @@ def decide(
                 "successful sync, so what the register said then is not known.",
             )
     else:
-        match = match or index.match(query.name)
-        if match.outcome == "matched":
-            verdict, org = _matched_verdict(snapshot, match, query, evidence)
-        elif match.outcome == "needs_review":
-            verdict = Verdict.NEEDS_REVIEW
-        else:
-            verdict, evidence.meets = Verdict.NOT_LISTED, False
+        if match is None and query.name is not None:
+            match = index.match(query.name)
+        resolution = corroborate(snapshot, query, match, _moment(query))
+        for code, message in resolution.warnings:
+            evidence.warn(code, message)
+        match, confirmations, note = resolution.match, resolution.confirmations, resolution.note
+        verdict, org = _verdict_of(snapshot, match, query, evidence)
     if stamp.stale and verdict is not Verdict.UNKNOWN:
         evidence.warn(
             "register_stale",
@@ -247,24 +234,18 @@ def decide(
         )
     return CheckResult(
         query=query.name,
+        certificate_number=query.certificate_number,
+        website=query.website,
         as_of=query.as_of,
         verdict=verdict,
         meets_cqc_expectation=evidence.meets if applies else None,
         cqc_expectation_applies=applies,
-        explanation=_explain(verdict, org, query),
+        explanation=explain(verdict, org.name if org else None, query, note),
         organisation=organisation_out(snapshot, org) if org else None,
-        match=_match_out(match) if match and match.outcome == "matched" else None,
-        candidates=_candidates(match) if match else [],
+        match=match_out(snapshot, match, confirmations)
+        if match and match.outcome == "matched"
+        else None,
+        candidates=candidates_out(match) if match else [],
         warnings=evidence.warnings,
         register_=stamp,
-    )
-
-
-def _match_out(match: MatchResult) -> MatchOut:
-    return MatchOut(
-        method=match.method or "exact",
-        score=round(match.score or 0.0, 1),
-        matched_name=match.matched_name or "",
-        matched_kind=match.matched_kind,
-        reason=match.reason,
     )
