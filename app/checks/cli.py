@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from app.checks.evaluation import EvalReport, score_answers
+from app.checks.evaluation import EvalReport, batch_item, score_answers
 from app.checks.inputs import validate_query
 from app.checks.snapshot import load_snapshot
 from app.checks.verdicts import Clock, decide
@@ -90,38 +90,70 @@ def _print_result(result: dict[str, Any]) -> None:
 
 
 def evaluate(
-    queries_file: Annotated[Path, typer.Argument(help="JSONL: query, expect_name, ...")],
+    queries_files: Annotated[
+        list[Path] | None,
+        typer.Argument(help="JSONL sets (query, certificate_number, website, expect_name...)."),
+    ] = None,
+    eval_dir: Annotated[
+        Path, typer.Option(help="Without files: every queries*.jsonl here.")
+    ] = Path("../shared/eval"),
     base_url: Annotated[str, typer.Option(help="Running service.")] = "http://127.0.0.1:8000",
     api_key: Annotated[str | None, typer.Option(envvar="CERTLOOKUP_API_KEY")] = None,
     show: Annotated[int, typer.Option(help="Misses and false matches to list.")] = 20,
 ) -> None:
-    """Run a queries file against a running service; print recall and false matches."""
-    lines = [json.loads(line) for line in queries_file.read_text().splitlines() if line.strip()]
+    """Run eval sets against a running service; print recall and false matches of each."""
+    queries_files = queries_files or sorted(eval_dir.glob("queries*.jsonl"))
+    if not queries_files:
+        console.print(f"[red]no queries*.jsonl in {eval_dir}[/]: name the sets to run")
+        raise typer.Exit(2)
     headers = {"X-API-Key": api_key} if api_key else {}
-    answers: list[dict[str, Any]] = []
+    reports: list[tuple[str, EvalReport]] = []
     with httpx.Client(base_url=base_url, headers=headers, timeout=60) as client:
-        for start in range(0, len(lines), 1000):
-            chunk = lines[start : start + 1000]
-            body = {"queries": [{"name": line["query"]} for line in chunk]}
-            response = client.post("/v1/check/batch", json=body)
-            response.raise_for_status()
-            answers += response.json()["results"]
-    report = score_answers(lines, answers)
-    _print_eval(report, show)
-    if report.false_matches:
+        for path in queries_files:
+            lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+            reports.append((path.name, score_answers(lines, _answers(client, lines))))
+    for name, report in reports:
+        _print_eval(name, report, show)
+    if len(reports) > 1:
+        _print_summary(reports)
+    if any(report.false_matches for _, report in reports):
         raise typer.Exit(1)
 
 
-def _print_eval(report: EvalReport, show: int) -> None:
+def _answers(client: httpx.Client, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The batch answers to every line, sending each lookup field a line has."""
+    answers: list[dict[str, Any]] = []
+    for start in range(0, len(lines), 1000):
+        body = {"queries": [batch_item(line) for line in lines[start : start + 1000]]}
+        response = client.post("/v1/check/batch", json=body)
+        response.raise_for_status()
+        answers += response.json()["results"]
+    return answers
+
+
+def _print_eval(name: str, report: EvalReport, show: int) -> None:
     console.print(
-        f"queries {report.total}  expected matches {report.expected}  "
-        f"recall [bold]{report.recall:.4f}[/]  false matches "
-        f"[bold]{len(report.false_matches)}[/]  rejected as invalid "
-        f"{report.rejected}"
+        f"[bold]{name}[/]: queries {report.total}  expected matches {report.expected}  "
+        f"recall [bold]{report.recall:.4f}[/] ({report.hits}/{report.expected})  false "
+        f"matches [bold]{len(report.false_matches)}[/]  rejected as invalid {report.rejected}"
     )
     for title, rows in (("false matches", report.false_matches), ("misses", report.misses)):
         if rows:
-            table = Table("kind", "query", "expected", "got", title=title)
+            table = Table("kind", "query", "expected", "got", title=f"{name}: {title}")
             for row in rows[:show]:
                 table.add_row(*row)
             console.print(table)
+
+
+def _print_summary(reports: list[tuple[str, EvalReport]]) -> None:
+    table = Table("set", "queries", "expected", "recall", "false matches", "rejected")
+    for name, report in reports:
+        table.add_row(
+            name,
+            str(report.total),
+            str(report.expected),
+            f"{report.recall:.4f}",
+            str(len(report.false_matches)),
+            str(report.rejected),
+        )
+    console.print(table)

@@ -1,4 +1,9 @@
-"""Scoring lookups against an evaluation set: recall and false matches."""
+"""Scoring lookups against an evaluation set: recall and false matches.
+
+A line of a set (shared/eval) has the fields a lookup sends (`query`, the name, and where
+present `certificate_number` and `website`), the expected organisation (`expect_name`, null
+for a decoy) and its status (`expect_status`).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 AUTO_VERDICTS = frozenset({"certified", "affiliate", "working_towards"})
+# Eval line fields -> batch item fields; each is sent only when the line has it.
+LINE_FIELDS = {"query": "name", "certificate_number": "certificate_number", "website": "website"}
 
 
 @dataclass(slots=True)
@@ -24,6 +31,16 @@ class EvalReport:
         return self.hits / self.expected if self.expected else 1.0
 
 
+def batch_item(line: dict[str, Any]) -> dict[str, str]:
+    """The batch query for an eval line: each of its lookup fields that is present."""
+    return {item: line[key] for key, item in LINE_FIELDS.items() if line.get(key) is not None}
+
+
+def describe_line(line: dict[str, Any]) -> str:
+    """What a line asks, in one cell: the name, then any identifiers."""
+    return " | ".join(f"{k}={v}" if k != "name" else v for k, v in batch_item(line).items())
+
+
 def _got(answer: dict[str, Any]) -> tuple[str | None, str | None]:
     result = answer.get("result")
     if not result:
@@ -39,7 +56,7 @@ def score_answers(lines: list[dict[str, Any]], answers: list[dict[str, Any]]) ->
         verdict, name = _got(answer)
         row = (
             line.get("kind", ""),
-            line["query"],
+            describe_line(line),
             str(line.get("expect_name")),
             f"{verdict} {name or ''}".strip(),
         )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import unicodedata
+from functools import cache
 from urllib.parse import urlsplit
 
 import idna
@@ -45,9 +46,14 @@ PATH_PLATFORMS = frozenset(
         "www.nhs.uk",
     }
 )
-# The Public Suffix List (bundled with the package, never fetched): `co.uk`, `nhs.uk` or
-# `blogspot.com` are where many organisations' domains live, never one organisation's domain.
-_PUBLIC_SUFFIXES = PublicSuffixList()
+
+
+@cache
+def _public_suffixes() -> PublicSuffixList:
+    """The Public Suffix List, bundled with the package and never fetched: `co.uk`, `nhs.uk`
+    or `blogspot.com` are where many organisations' domains live, never one's own domain.
+    Loaded on first use: parsing it costs about as much as the rest of start-up."""
+    return PublicSuffixList()
 
 
 class IdentifierError(ValueError):
@@ -107,11 +113,11 @@ def _ascii_host(hostname: str) -> str:
         host = idna.encode(hostname, uts46=True, std3_rules=True).decode("ascii")
     except (idna.IDNAError, UnicodeError):
         raise IdentifierError("is not a valid domain name") from None
-    if host.startswith("www.") and not _PUBLIC_SUFFIXES.is_public(host[4:]):
+    if host.startswith("www.") and not _public_suffixes().is_public(host[4:]):
         host = host[4:]
     if "." not in host:
         raise IdentifierError("needs a domain name such as example.org.uk")
-    if _PUBLIC_SUFFIXES.is_public(host):
+    if _public_suffixes().is_public(host):
         raise IdentifierError("is a public suffix (such as co.uk), not one organisation's domain")
     return host
 
@@ -122,7 +128,7 @@ def _suffixes(host: str) -> list[str]:
     found = []
     for i in range(len(labels) - 1):
         domain = ".".join(labels[i:])
-        if _PUBLIC_SUFFIXES.is_public(domain):
+        if _public_suffixes().is_public(domain):
             break
         found.append(domain)
     return found

@@ -8,27 +8,33 @@ string scores alone cannot tell "St Mary's" from "St Mark's".
 
 from __future__ import annotations
 
-import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-import numpy as np
-from rapidfuzz import fuzz, process
-
+from app.checks.forms import read_written_name
+from app.checks.match_results import MATCHED, NEEDS_REVIEW, NOT_LISTED, Candidate, MatchResult
 from app.checks.normalise import compact_key, drop_mistyped_legal_form, fold_text, normalise_name
+from app.checks.shortlist import closest
 from app.checks.similarity import Verdict, WordStats
+from app.checks.written import resolve_written
 
-MATCHED, NEEDS_REVIEW, NOT_LISTED = "matched", "needs_review", "not_listed"
+__all__ = [
+    "MATCHED",
+    "NEEDS_REVIEW",
+    "NOT_LISTED",
+    "Candidate",
+    "IndexEntry",
+    "IndexName",
+    "MatchIndex",
+    "MatchResult",
+]
 ALIAS_KINDS = frozenset({"trading", "former"})
 _KIND_RANK = {"name": 0, "listed": 1, "trust": 2, "trading": 3, "former": 4}
 
 _IGNORABLE = frozenset({"and"})  # "Evolve & Thrive" is "Evolve Thrive" in every sense that counts
-_SHORTLIST_SIZE, _SHORTLIST_CUTOFF, _POSTINGS_CAP = 20, 40.0, 50
+_POSTINGS_CAP = 50
 _MAX_CANDIDATES, _CANDIDATE_FLOOR, _REVIEW_FLOOR = 5, 30.0, 50.0
-# Whole-string scores are computed for many queries at once, in blocks of at most this many
-# query-by-name cells (8 bytes each): one C call per block, memory bounded on big registers.
-_SCORE_BLOCK_CELLS = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,27 +49,6 @@ class IndexEntry:
     name: str  # canonical display name
     status: str  # certified | affiliate | working_towards
     names: tuple[IndexName, ...]  # every known name incl. the canonical one
-
-
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    organisation_id: int
-    name: str
-    status: str
-    matched_name: str
-    score: float
-
-
-@dataclass(frozen=True, slots=True)
-class MatchResult:
-    outcome: str  # "matched" | "needs_review" | "not_listed"
-    method: str | None  # "exact" | "alias" | "fuzzy"; None unless matched
-    score: float | None
-    matched_name: str | None
-    matched_kind: str | None
-    organisation_id: int | None
-    candidates: tuple[Candidate, ...]
-    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,16 +144,35 @@ class MatchIndex:
     def match_many(self, queries: Sequence[str]) -> list[MatchResult]:
         """`match` for each query, in order.
 
+        A name not matched as written is read as forms write names (app/checks/forms.py):
+        its parts without qualifiers, or the two names joined by "t/a", are matched too, and
+        app/checks/written.py decides from all of them.
+        """
+        results = self._match_plain(queries)
+        written = {
+            i: form
+            for i, (query, result) in enumerate(zip(queries, results, strict=True))
+            if result.outcome != MATCHED and (form := read_written_name(query)) is not None
+        }
+        if written:
+            parts = list(dict.fromkeys(n for form in written.values() for n in form.names))
+            found = dict(zip(parts, self._match_plain(parts), strict=True))
+            for i, form in written.items():
+                results[i] = resolve_written(form, results[i], found)
+        return results
+
+    def _match_plain(self, queries: Sequence[str]) -> list[MatchResult]:
+        """Each query matched as one name: exactly, else by the guarded fuzzy step.
+
         The names that need the fuzzy step have their whole-string scores computed together,
-        one C call per block instead of one per name: most of that call's cost is converting
-        the register's names, which a block of queries shares.
+        one C call per block instead of one per name (app/checks/shortlist.py).
         """
         keys = [normalise_name(query) for query in queries]
         exact = [self._exactly(key) for key in keys]
         todo = [i for i, result in enumerate(exact) if result is None]
         fuzzy = {
             i: self._fuzzy(keys[i], _words(normalise_name(queries[i], join_compounds=True)), close)
-            for i, close in zip(todo, self._closest([keys[i] for i in todo]), strict=True)
+            for i, close in zip(todo, closest([keys[i] for i in todo], self._keys), strict=True)
         }
         return [fuzzy[i] if result is None else result for i, result in enumerate(exact)]
 
@@ -183,24 +187,6 @@ class MatchIndex:
         if hit:
             return _exact_result(hit, "exact match ignoring spaces")
         return None
-
-    def _closest(self, keys: list[str]) -> Iterator[list[int]]:
-        """Per key, the positions of the names closest to it as whole strings (fuzz.ratio):
-        at most _SHORTLIST_SIZE at or above the cutoff, best first, ties in register order."""
-        if not self._keys:
-            yield from ([] for _ in keys)
-            return
-        block = max(1, _SCORE_BLOCK_CELLS // len(self._keys))
-        for start in range(0, len(keys), block):
-            scores = process.cdist(
-                keys[start : start + block],
-                self._keys,
-                scorer=fuzz.ratio,
-                processor=None,
-                score_cutoff=_SHORTLIST_CUTOFF,
-                dtype=np.float64,
-            )
-            yield from _best_per_row(scores)
 
     def _fuzzy(self, key: str, compounds: tuple[str, ...], close: list[int]) -> MatchResult:
         query = drop_mistyped_legal_form(_words(key))
@@ -250,34 +236,6 @@ class MatchIndex:
             if word not in self._stats.generic:
                 positions.update(self._postings.get(word, ()))
         return [item for i in positions for item in self._exact[self._keys[i]]]
-
-
-def _best_per_row(scores: np.ndarray) -> list[list[int]]:
-    """Per row of scores (0 below the cutoff), the positions of the best _SHORTLIST_SIZE at
-    or above the cutoff, best first, ties in position order (as rapidfuzz's extract has them).
-
-    Selecting on float scores with many ties is slow in numpy, so the selection runs on the
-    scores rounded to integers, which keeps their order: every score in a row's exact top
-    rounds to at least the row's size-th best rounded score. The few positions that pass
-    are then ordered by their exact scores.
-    """
-    rounded = np.rint(scores).astype(np.uint8)
-    nth = min(_SHORTLIST_SIZE, rounded.shape[1])
-    floor = np.maximum(
-        np.sort(rounded, axis=1, kind="stable")[:, -nth], math.floor(_SHORTLIST_CUTOFF)
-    )
-    near: list[list[int]] = [[] for _ in range(len(scores))]
-    rows, columns = np.nonzero(rounded >= floor[:, None])
-    for row, column in zip(rows.tolist(), columns.tolist(), strict=True):
-        near[row].append(column)
-    best = []
-    for row, positions in enumerate(near):
-        values = scores[row, positions].tolist()
-        ranked = sorted(
-            (-v, p) for v, p in zip(values, positions, strict=True) if v >= _SHORTLIST_CUTOFF
-        )
-        best.append([p for _, p in ranked[:_SHORTLIST_SIZE]])
-    return best
 
 
 def _exact_result(items: tuple[_Name, ...], reason: str) -> MatchResult:

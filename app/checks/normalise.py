@@ -48,8 +48,26 @@ _LEGAL_SUFFIXES: tuple[tuple[str, ...], ...] = (
     ("cio",),
     ("cyf",),
 )
-# Whole-token spellings that mean the same thing.
-_TOKEN_SYNONYMS = {"saint": "st", "co": "company", "fdn": "foundation"}
+# Whole-token spellings that mean the same thing, US spellings in their British form.
+_TOKEN_SYNONYMS = {
+    "saint": "st",
+    "co": "company",
+    "fdn": "foundation",
+    "behavior": "behaviour",
+    "behaviors": "behaviours",
+    "behavioral": "behavioural",
+    "center": "centre",
+    "centers": "centres",
+    "program": "programme",
+    "programs": "programmes",
+    "counseling": "counselling",
+    "counselor": "counsellor",
+    "counselors": "counsellors",
+    "defense": "defence",
+    "license": "licence",
+}
+# "-ize" endings of longer words ("Organization", "Specialized"), spelt "-ise".
+_US_IZE = re.compile(r"(?<=\w{3})iz(ation|ations|e|ed|es|ing)$")
 _TYPO_WORD_SIMILARITY = 0.95  # credited to a typo-shaped pair of words
 # Typo-level slips: a swap of adjacent letters or a doubled/undoubled letter from 6 letters;
 # any other single edit (first letter kept) from 10. Shorter words are names, not slips.
@@ -79,11 +97,17 @@ def normalise_name(text: str, join_compounds: bool = False) -> str:
     With join_compounds, "Safe-Hands" gives "safehands" rather than "safe hands": the form in
     which a hyphenated name counts as the one long word its writer typed.
     """
-    words = [_TOKEN_SYNONYMS.get(w, w) for w in fold_text(text, join_compounds).split()]
+    words = [_british(w) for w in fold_text(text, join_compounds).split()]
     if words and words[0] == "the":
         words = words[1:]
     words = _strip_legal_suffixes(words)
     return _NHS_FT.sub("nhs foundation trust", " ".join(words))
+
+
+def _british(word: str) -> str:
+    """The word in its British spelling, and "saint" as "st" (whole words only)."""
+    word = _TOKEN_SYNONYMS.get(word, word)
+    return _US_IZE.sub(r"is\1", word) if len(word) >= 7 else word
 
 
 def _strip_legal_suffixes(words: list[str]) -> list[str]:

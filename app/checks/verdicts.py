@@ -213,10 +213,12 @@ def decide(
     else:
         if match is None and query.name is not None:
             match = index.match(query.name)
+        named = match.warnings if match else ()  # how the written name was read
         resolution = corroborate(snapshot, query, match, _moment(query))
-        for code, message in resolution.warnings:
+        for code, message in (*named, *resolution.warnings):
             evidence.warn(code, message)
-        match, confirmations, note = resolution.match, resolution.confirmations, resolution.note
+        match, confirmations = resolution.match, resolution.confirmations
+        note = " ".join([*(message for _, message in named), resolution.note]).strip()
         verdict, org = _verdict_of(snapshot, match, query, evidence)
     if stamp.stale and verdict is not Verdict.UNKNOWN:
         evidence.warn(

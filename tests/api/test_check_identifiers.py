@@ -226,3 +226,29 @@ def test_identifiers_with_a_lone_surrogate_are_their_items_own_error(
     assert results[1]["result"]["verdict"] == "certified"
     codes = [item["error"] and item["error"]["code"] for item in results]
     assert codes == ["invalid_encoding", None, "invalid_encoding", "invalid_encoding"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "O'Connell & Rees Associates LLP – Training Team",
+        "O'Connell & Rees Associates LLP (London)",
+        "O'Connell & Rees Associates LLP - Truro office",
+        "O'Connell & Rees Associates LLP, company number 12616925",
+        "O'Connell & Rees Associates LLP [Reg. 12616925]",
+    ],
+)
+def test_names_as_forms_write_them_match_over_http(synced_client: TestClient, name: str) -> None:
+    body = check(synced_client, name=name)
+    assert (body["verdict"], body["organisation"]["name"]) == (
+        "certified",
+        "O'Connell & Rees Associates LLP",
+    )
+    assert body["match"]["method"] == "exact"
+
+
+def test_a_holding_group_named_after_a_listed_company_is_not_it(
+    synced_client: TestClient,
+) -> None:
+    body = check(synced_client, name="Safer Voices Training Holdings Group plc")
+    assert body["verdict"] in {"needs_review", "not_listed"}

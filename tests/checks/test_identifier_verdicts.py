@@ -292,3 +292,15 @@ def test_every_warning_of_a_review_is_in_its_explanation() -> None:
         assert result["verdict"] == "needs_review", kw
         for warning in result["warnings"]:
             assert warning["message"] in result["explanation"], kw
+
+
+def test_warnings_from_reading_a_written_name_reach_the_verdict_and_its_explanation() -> None:
+    disagree = check("Harbour Learning Ltd t/a Riverside Training Ltd")
+    assert (disagree["verdict"], codes(disagree)) == ("needs_review", ["names_disagree"])
+    assert disagree["warnings"][0]["message"] in disagree["explanation"]
+    shared = check("St Mary's School (Leeds)")
+    assert (shared["verdict"], codes(shared)) == ("needs_review", ["common_name_qualified"])
+    assert shared["meets_cqc_expectation"] is None
+    both = check("Harbour Learning Ltd (North West)", certificate_number="ACT2421")
+    assert (both["verdict"], both["organisation"]["id"]) == ("certified", 1)
+    assert "read as a qualifier" in both["match"]["reason"]

@@ -1,0 +1,95 @@
+"""`certlookup check` with identifiers, and `certlookup eval` on both eval sets (scored
+against the app itself, as against a running service), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+import app.checks.cli as check_cli
+from app import cli as cli_module
+from app.config import get_settings
+from app.db import engine_for
+from app.register.sync import SyncReport
+from tests.conftest import SHARED
+
+EVAL_DIR = SHARED / "eval"
+
+
+@pytest.fixture
+def certlookup(
+    database_url: str, sample_synced: SyncReport, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[CliRunner]:
+    """The real CLI, configured through the environment, on the synced sample register."""
+    for name, value in {
+        "DATABASE_URL": database_url,
+        "CERTLOOKUP_ENVIRONMENT": "test",
+        "CERTLOOKUP_SCHEDULER": "false",
+        "COLUMNS": "250",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(cli_module, "configure_logging", lambda settings: None)
+    get_settings.cache_clear()
+    yield CliRunner()
+    get_settings.cache_clear()
+    engine_for(database_url).dispose()
+
+
+def run(runner: CliRunner, *args: str) -> Any:
+    return runner.invoke(cli_module.cli, list(args), catch_exceptions=False)
+
+
+def test_check_takes_a_certificate_number_or_website_without_a_name(
+    certlookup: CliRunner,
+) -> None:
+    result = run(certlookup, "check", "--certificate-number", "act-5819", "--json")
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.output)
+    assert (body["verdict"], body["match"]["method"]) == ("certified", "certificate_number")
+    named = run(certlookup, "check", "Kind Homes Ltd", "--certificate-number", "ACT5819")
+    assert "affiliate" in named.output
+    assert "confirmed by certificate number ACT5819 (parent)" in named.output
+    bad = run(certlookup, "check", "--website", "javascript:alert(1)")
+    assert bad.exit_code == 2
+    assert "website_invalid" in bad.output
+
+
+def test_eval_reports_both_sets_and_sends_each_present_field(
+    certlookup: CliRunner, app: FastAPI, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    sent: list[dict[str, Any]] = []
+
+    def client(**options: Any) -> httpx.Client:
+        test_client = TestClient(app, headers=options.get("headers"))
+        post = test_client.post
+
+        def recording_post(url: str, **kw: Any) -> httpx.Response:
+            sent.extend(kw["json"]["queries"])
+            return post(url, **kw)
+
+        test_client.post = recording_post  # type: ignore[method-assign]
+        return test_client
+
+    monkeypatch.setattr(check_cli.httpx, "Client", client)
+    with TestClient(app):
+        app.state.holder.refresh(force=True)
+        result = run(certlookup, "eval", "--eval-dir", str(EVAL_DIR))
+    assert result.exit_code == 0, result.output
+    assert "queries-dev.jsonl: queries 670" in result.output
+    assert "queries-v2-dev.jsonl: queries 582" in result.output
+    assert "false matches 0" in result.output
+    assert {"certificate_number"} in [set(item) for item in sent]
+    assert {"website"} in [set(item) for item in sent]
+    assert {"name", "certificate_number"} in [set(item) for item in sent]
+    assert all(item.get("name") != "" or len(item) == 1 for item in sent)
+    empty = tmp_path / "none"
+    empty.mkdir()
+    assert run(certlookup, "eval", "--eval-dir", str(empty)).exit_code == 2
