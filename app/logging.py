@@ -1,42 +1,145 @@
-"""Structured logging: JSON lines in production, readable console output in development."""
+"""Structured logging: JSON lines in production, readable console output in development.
+
+Every line goes to stderr through one writer per stream (structlog's `BytesLogger`: one lock,
+one write and flush per whole line), rendered by the same processors, by two ways in:
+
+- the access log (`access_logger`, a line per HTTP request) is a structlog logger of its own
+  whose processors write straight to the stream. Through stdlib logging each line cost about
+  as much as the lookup it logged (a LogRecord, a copy of it in ProcessorFormatter, the
+  stdlib JSON encoder; benchmarks/reports/check.md);
+- everything else, structlog loggers in app code and stdlib loggers in libraries, goes
+  through stdlib logging and structlog's ProcessorFormatter, so levels stay adjustable per
+  logger.
+
+JSON is rendered by orjson: UTF-8 (non-ASCII characters are not \\u-escaped), datetimes and
+UUIDs as strings, other unknown objects as their repr.
+"""
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import sys
+from typing import Any, BinaryIO, TextIO, cast
 
+import orjson
 import structlog
+from structlog.typing import EventDict, FilteringBoundLogger, Processor, WrappedLogger
 
 from app.config import Settings
+
+ACCESS_LOGGER = "app.access"
+_SHARED: list[Processor] = [
+    structlog.contextvars.merge_contextvars,
+    structlog.stdlib.add_log_level,
+    structlog.stdlib.add_logger_name,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+]
+
+
+def _json_default(obj: Any) -> Any:
+    """What orjson cannot encode: the object's `__structlog__()` if it has one, else its repr."""
+    to_log = getattr(obj, "__structlog__", None)
+    return to_log() if callable(to_log) else repr(obj)
+
+
+def render_json(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> bytes:
+    """The event as one line of JSON, without the newline.
+
+    The stdlib encoder takes what orjson refuses (integers over 64 bits, lone surrogates), so
+    every event becomes a line.
+    """
+    try:
+        return orjson.dumps(event_dict, default=_json_default, option=orjson.OPT_NON_STR_KEYS)
+    except (orjson.JSONEncodeError, TypeError):
+        return json.dumps(event_dict, default=_json_default, skipkeys=True).encode()
+
+
+def _render_bytes(settings: Settings) -> Processor:
+    """The final processor: the event rendered to bytes, as JSON or as a console line."""
+    if settings.log_json:
+        return render_json
+    console = structlog.dev.ConsoleRenderer(colors=False)
+
+    def render_console(logger: WrappedLogger, method: str, event_dict: EventDict) -> bytes:
+        return console(logger, method, event_dict).encode("utf-8", "backslashreplace")
+
+    return render_console
+
+
+def _binary(stream: TextIO) -> BinaryIO:
+    """Where whole lines for this text stream go, as bytes.
+
+    For the process's own stderr, a buffered writer of our own on its file descriptor: it
+    finishes a write that a signal cut short, where the raw file under an unbuffered stderr
+    (PYTHONUNBUFFERED, as the Docker image runs) would leave half a line. For any other
+    stream (pytest's capture), its binary layer.
+    """
+    stream.flush()  # text already written to the stream comes out first
+    if stream is sys.__stderr__:
+        return _stderr_writer()
+    binary = getattr(stream, "buffer", None)
+    return binary if binary is not None else cast(BinaryIO, _TextSink(stream))
+
+
+@functools.cache
+def _stderr_writer() -> BinaryIO:
+    """One writer per process, so that every logger shares its lock (BytesLogger's, per file)."""
+    assert sys.__stderr__ is not None
+    return open(sys.__stderr__.fileno(), "wb", closefd=False)
+
+
+class _TextSink:
+    """Bytes into a text stream that has no binary layer (io.StringIO)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, data: bytes) -> int:
+        return self._stream.write(data.decode("utf-8", "backslashreplace"))
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+
+class _LineHandler(logging.Handler):
+    """Writes each stdlib record as one whole line through the stream's shared writer."""
+
+    def __init__(self, out: structlog.BytesLogger) -> None:
+        super().__init__()
+        self._out = out
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._out.msg(self.format(record).encode("utf-8", "backslashreplace"))
+        except Exception:
+            self.handleError(record)
 
 
 def configure_logging(settings: Settings) -> None:
     """Route structlog and stdlib logging through one renderer on stderr."""
-    renderer: structlog.types.Processor = (
-        structlog.processors.JSONRenderer()
-        if settings.log_json
-        else structlog.dev.ConsoleRenderer(colors=False)
-    )
-    shared: list[structlog.types.Processor] = [
-        structlog.contextvars.merge_contextvars,
-        structlog.stdlib.add_log_level,
-        structlog.stdlib.add_logger_name,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
-    ]
+    render = _render_bytes(settings)
+
+    def render_text(logger: WrappedLogger, method: str, event_dict: EventDict) -> str:
+        # ProcessorFormatter wants text; _LineHandler encodes it back.
+        rendered = render(logger, method, event_dict)
+        return rendered.decode("utf-8") if isinstance(rendered, bytes) else str(rendered)
+
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        processors=[*_SHARED, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _LineHandler(structlog.BytesLogger(_binary(sys.stderr)))
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=shared,
+            foreign_pre_chain=_SHARED,
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,
-                renderer,
+                render_text,
             ],
         )
     )
@@ -45,3 +148,20 @@ def configure_logging(settings: Settings) -> None:
     root.setLevel(settings.log_level.upper())
     for noisy in ("httpx", "httpcore", "alembic", "apscheduler"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+def access_logger(settings: Settings) -> FilteringBoundLogger:
+    """The access log: the same processors and stream as `configure_logging`, minus stdlib.
+
+    Its level is fixed when it is made (structlog's filtering logger: a call below the level
+    returns at once); make it after `configure_logging`, once per app.
+    """
+    level = logging.getLevelNamesMapping()[settings.log_level.upper()]
+    out = structlog.BytesLogger(_binary(sys.stderr), name=ACCESS_LOGGER)
+    proxy = structlog.wrap_logger(
+        out,
+        processors=[*_SHARED, structlog.processors.format_exc_info, _render_bytes(settings)],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+    )
+    logger: FilteringBoundLogger = proxy.bind()  # the logger itself, not a lazy proxy
+    return logger

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
+import os
 import random
 import tempfile
 import time
@@ -163,10 +165,34 @@ def memory(directory: Path) -> tuple[float, float]:
     big = mirrored_database(directory / "big.sqlite3", 30_000, seed=5)
     readings = []
     for settings in (empty, big):
-        with uvicorn_server(SERVICE, service_env(settings)) as (url, pid):
+        log = directory / "memory.log"
+        with uvicorn_server(SERVICE, service_env(settings), log_path=log) as (url, pid):
             httpx.get(url + "/v1/check", params={"name": "warm up"}, timeout=30)
             readings.append(rss_mib(pid))
     return readings[0], readings[1]
+
+
+@dataclass
+class AccessLog:
+    """What the service wrote on stderr: lines, access lines among them, lines not JSON."""
+
+    lines: int
+    access: int
+    not_json: int
+
+
+def read_access_log(path: Path) -> AccessLog:
+    """Count the service's log lines; each should be one JSON object."""
+    lines = access = not_json = 0
+    for line in path.read_bytes().splitlines():
+        lines += 1
+        try:
+            record = json.loads(line)
+        except ValueError:
+            not_json += 1
+            continue
+        access += isinstance(record, dict) and record.get("logger") == "app.access"
+    return AccessLog(lines, access, not_json)
 
 
 def mirrored_database_empty(path: Path):  # type: ignore[no-untyped-def]
@@ -214,6 +240,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
+    args.load_before = load_average()
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
         settings = mirrored_database(directory / "bench.sqlite3", 3000)
@@ -222,8 +249,12 @@ def main() -> None:
         script = wrk_script(names, directory / "mixed.lua")
         keyed = wrk_script(names, directory / "keyed.lua", api_key=read_key(settings))
         env = service_env(settings)
+        service_log = directory / "service.log"
         with (
-            uvicorn_server(SERVICE, env, cpu=SERVER_CPU) as (service_url, service_pid),
+            uvicorn_server(SERVICE, env, cpu=SERVER_CPU, log_path=service_log) as (
+                service_url,
+                service_pid,
+            ),
             uvicorn_server(BASELINE, env, cpu=SERVER_CPU) as (baseline_url, baseline_pid),
         ):
             service = Server(service_url, service_pid)
@@ -261,8 +292,14 @@ def main() -> None:
                 args.rounds,
             )
             batch = time_batch(service_url)
+        logged = read_access_log(service_log)
         rss_empty, rss_big = memory(directory)
-    write_report(args, build, saturated, paced, offered, batch, rss_empty, rss_big)
+    write_report(args, build, saturated, paced, offered, batch, rss_empty, rss_big, logged)
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages (other work on the machine skews the figures)."""
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def _med(runs: list[dict], key: str) -> float:
@@ -282,6 +319,7 @@ def write_report(
     batch: float,
     rss_empty: float,
     rss_big: float,
+    logged: AccessLog,
 ) -> None:
     base, serv, health = saturated["baseline"], saturated["service"], saturated["healthz"]
     keyed, base_keyed = saturated["service_keyed"], saturated["baseline_keyed"]
@@ -290,6 +328,7 @@ def write_report(
     cpu_ratio = median(_ratios(base, serv, "cpu_us"))
     s_p99, b_p99 = _med(serv, "p99"), _med(base, "p99")
     errors = sum(r["non2xx"] for runs in (serv, keyed, paced["service"]) for r in runs)
+    served = sum(r["requests"] for runs in (serv, health, keyed, paced["service"]) for r in runs)
     rows = [
         (
             "GET /v1/check throughput vs baseline (median of per-round ratios)",
@@ -335,6 +374,13 @@ def write_report(
         ),
         ("non-2xx responses from the service", str(errors), "0", errors == 0),
         (
+            "access log: JSON lines on stderr, one per request",
+            f"{logged.access:,} access lines for the {served:,} requests wrk counted "
+            f"(and warm-ups, batches); {logged.not_json} of {logged.lines:,} lines not JSON",
+            ">= 1 per request; all JSON",
+            logged.access >= served and logged.not_json == 0,
+        ),
+        (
             "POST /v1/check/batch, 1,000 names drawn afresh",
             f"{batch * 1000:.0f} ms",
             "< 500 ms",
@@ -363,6 +409,10 @@ def write_report(
         f"- servers: uvicorn, 1 process each, `--no-access-log`, the same settings for both, "
         f"pinned to CPU {SERVER_CPU}; wrk -t1 -c{CONNECTIONS} pinned to CPU {CLIENT_CPU}, on "
         "loopback (so client and server do not take turns on one core).",
+        "- logging: the service runs with its default logging, as users run it (a JSON line "
+        "per request on stderr at INFO; CERTLOOKUP_LOG_LEVEL and CERTLOOKUP_LOG_JSON unset), "
+        "stderr to a file; the baseline logs nothing.",
+        f"- load average before / after: {args.load_before} / {load_average()}",
         "- baseline: `benchmarks/baseline_app.py`, a bare FastAPI `async def` returning a "
         f"constant dict at `{PATH}`. Both servers get the same request lines, byte for byte: "
         "400 mixed names (exact, upper case, a swapped-letter typo, unlisted), cycled by one "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import re
@@ -72,11 +73,16 @@ def cpu_seconds(pid: int) -> float:
 
 @contextmanager
 def uvicorn_server(
-    factory: str, env: dict[str, str], workers: int = 1, cpu: int | None = None
+    factory: str,
+    env: dict[str, str],
+    workers: int = 1,
+    cpu: int | None = None,
+    log_path: Path | None = None,
 ) -> Iterator[tuple[str, int]]:
     """Run `uvicorn --factory` in a subprocess; yields its base URL and pid; always stops it.
 
-    With `cpu`, the server runs on that CPU only (see `pinned`).
+    With `cpu`, the server runs on that CPU only (see `pinned`); with `log_path`, its output
+    (the service logs to stderr) goes to that file instead of this terminal.
     """
     port = free_port()
     command = [
@@ -96,7 +102,11 @@ def uvicorn_server(
         "--log-level",
         "warning",
     ]
-    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env})
+    with contextlib.ExitStack() as stack:
+        log = stack.enter_context(log_path.open("ab")) if log_path else None
+        process = subprocess.Popen(
+            command, cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=log
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(url, process)
@@ -123,13 +133,15 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
 
 
 def service_env(settings: Settings) -> dict[str, str]:
-    """Environment for running the service on this database with limits off."""
+    """Environment for running the service on this database with limits off.
+
+    Logging keeps its defaults, as in production: a JSON line on stderr per request.
+    """
     return {
         "DATABASE_URL": settings.sqlalchemy_url,
         "CERTLOOKUP_SCHEDULER": "false",
         "CERTLOOKUP_PUBLIC_READ": "true",
         "CERTLOOKUP_RATE_LIMIT": "0",
-        "CERTLOOKUP_LOG_LEVEL": "WARNING",
         "CERTLOOKUP_ENVIRONMENT": "test",
     }
 

@@ -21,9 +21,11 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from structlog.typing import FilteringBoundLogger
 
 from app.config import Settings
 from app.errors import problem_response
+from app.logging import access_logger
 from app.ops.metrics import UNMATCHED_ROUTE, AppMetrics
 from app.ops.ratelimit import Decision, RateLimiter, parse_rate_limit
 
@@ -50,9 +52,6 @@ CORS_EXPOSE_HEADERS = [
     "Retry-After",
     REQUEST_ID_HEADER,
 ]
-
-access_log = structlog.get_logger("app.access")
-_access_stdlib_logger = logging.getLogger("app.access")
 
 
 def _internal_error(path: str) -> Response:
@@ -97,9 +96,10 @@ def route_template(scope: Scope) -> str:
 class RequestContextMiddleware:
     """Request id, access log line and metrics for every HTTP request."""
 
-    def __init__(self, app: ASGIApp, metrics: AppMetrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: AppMetrics, access_log: FilteringBoundLogger) -> None:
         self.app = app
         self.metrics = metrics
+        self.access_log = access_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -139,12 +139,9 @@ class RequestContextMiddleware:
         verdict = state.get("verdict")
         if verdict is not None:
             self.metrics.observe_verdict(verdict)
-        level = logging.WARNING if status >= 500 else logging.INFO
-        if not _access_stdlib_logger.isEnabledFor(level):
-            return  # structlog would build the whole event before stdlib drops it
         client = state.get("api_client")
-        access_log.log(
-            level,
+        self.access_log.log(
+            logging.WARNING if status >= 500 else logging.INFO,
             "request",
             method=scope["method"],
             path=scope["path"],
@@ -177,4 +174,8 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
             max_age=600,
         )
     # Added last, so outermost: it sees CORS preflights and every error response.
-    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
+    app.add_middleware(
+        RequestContextMiddleware,
+        metrics=app.state.metrics,
+        access_log=access_logger(settings),
+    )
