@@ -14,7 +14,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 from urllib.parse import urlsplit
 
 import idna
@@ -144,9 +144,11 @@ def website_lookup_keys(website: str) -> list[str]:
     return _suffixes(host)
 
 
+@lru_cache(maxsize=1 << 16)
 def registered_website_key(listed: str) -> str | None:
     """The form a website as the register lists it is found by; None when it names no one
-    (not a web address, or a bare shared platform)."""
+    (not a web address, or a bare shared platform). Cached: every index build after a sync
+    meets the same websites again."""
     try:
         key = normalise_website(listed)
     except IdentifierError:
@@ -155,6 +157,7 @@ def registered_website_key(listed: str) -> str | None:
     return None if host in PATH_PLATFORMS and not path else key
 
 
+@lru_cache(maxsize=1 << 16)
 def registered_certificate_key(listed: str) -> str | None:
     """The form a certificate number as the register lists it is found by, if it is one."""
     try:

@@ -41,7 +41,10 @@ def resolve_written(
 ) -> MatchResult:
     """The answer for a written name, from the match of the whole text and of each part."""
     results = [parts[name] for name in written.names]
-    matched = {r.organisation_id: r for r in results if r.outcome == MATCHED}
+    matched: dict[int | None, MatchResult] = {}
+    for r in results:  # the first name written wins where both name one organisation
+        if r.outcome == MATCHED:
+            matched.setdefault(r.organisation_id, r)
     if len(matched) > 1:
         return _disagreeing(written, results, whole)
     if not matched:

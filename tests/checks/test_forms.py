@@ -197,3 +197,11 @@ def test_us_spelling_is_folded_in_normalisation() -> None:
     assert normalise_name("Behavior Center Organization Program") == normalise_name(
         "Behaviour Centre Organisation Programme"
     )
+
+
+def test_when_both_joined_names_are_one_organisations_the_first_written_is_reported() -> None:
+    result = match("Evolve & Thrive Training Ltd trading as CalmPath Training")
+    assert (result.organisation_id, result.method) == (2, "exact")
+    assert result.matched_name == "Evolve & Thrive Training Ltd"
+    reversed_ = match("CalmPath Training t/a Evolve & Thrive Training Ltd")
+    assert (reversed_.organisation_id, reversed_.method) == (2, "alias")

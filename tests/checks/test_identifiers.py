@@ -196,3 +196,11 @@ def test_bad_identifiers_are_refused_with_their_own_code(
     with pytest.raises(InvalidInput) as caught:
         validate_query("Maybo", None, None, TODAY, certificate, website)
     assert (caught.value.code, caught.value.status) == (code, 422)
+
+
+def test_an_index_build_after_a_sync_reuses_the_normalised_websites() -> None:
+    registered_website_key.cache_clear()
+    index(*((i, f"https://www.org{i}.example.org.uk/") for i in range(50)))
+    index(*((i, f"https://www.org{i}.example.org.uk/") for i in range(50)))
+    info = registered_website_key.cache_info()
+    assert (info.misses, info.hits) == (50, 50)
