@@ -13,6 +13,53 @@ from app.checks.schemas import CheckResult, ItemError
 from app.schemas import RequestBody
 
 MAX_WATCH_BATCH = 1000
+EXAMPLE_CURRENT: dict[str, JsonValue] = {
+    "query": "Severn NHS FT",
+    "as_of": None,
+    "verdict": "certified",
+    "meets_cqc_expectation": True,
+    "cqc_expectation_applies": True,
+    "explanation": "Severn NHS Foundation Trust is a certified training service.",
+    "organisation": None,
+    "match": None,
+    "candidates": [],
+    "warnings": [],
+    "register": {
+        "version": 12,
+        "last_synced_at": "2026-12-02T03:00:41Z",
+        "source_url": "https://bildact.org.uk",
+        "stale": False,
+    },
+}
+EXAMPLE_WATCH: dict[str, JsonValue] = {
+    "id": 41,
+    "name": "Severn NHS FT",
+    "setting": "cqc",
+    "reference": "case-4411",
+    "created_at": "2026-12-02T09:15:00Z",
+    "verdict": "certified",
+    "current": EXAMPLE_CURRENT,
+}
+EXAMPLE_EVENT: dict[str, JsonValue] = {
+    "id": "msg_1db3dba9b33e4d2e84e815295090008d",
+    "type": "watch.changed",
+    "timestamp": "2026-12-03T03:01:12Z",
+    "data": {
+        "watch": {"id": 41, "name": "Severn NHS FT", "reference": "case-4411"},
+        "reasons": ["status_changed"],
+        "previous": {
+            "verdict": "working_towards",
+            "meets_cqc_expectation": False,
+            "organisation": {
+                "id": 8,
+                "name": "Severn NHS Foundation Trust",
+                "status": "working_towards",
+                "parent_status": None,
+            },
+        },
+        "current": EXAMPLE_CURRENT,
+    },
+}
 EXAMPLE_WATCH_IN: dict[str, JsonValue] = {
     "name": "Severn NHS FT",
     "setting": "cqc",
@@ -74,6 +121,8 @@ class WatchBatchIn(RequestBody):
 class WatchOut(BaseModel):
     """A watch, with the answer to its question now."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_WATCH]})
+
     id: int = Field(description="The watch's id.")
     name: str = Field(description="The provider name watched.")
     setting: str = Field(description="cqc or ofsted_only.")
@@ -89,6 +138,10 @@ class WatchOut(BaseModel):
 class WatchBatchItem(BaseModel):
     """One item of a batch: the watch created, or why not."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"index": 0, "watch": EXAMPLE_WATCH, "error": None}]}
+    )
+
     index: int = Field(description="Position in the request.")
     watch: WatchOut | None = Field(description="The watch created; null when the item failed.")
     error: ItemError | None = Field(description="Why the item was not created.")
@@ -97,12 +150,24 @@ class WatchBatchItem(BaseModel):
 class WatchBatchResult(BaseModel):
     """Per-item results, in request order."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"results": [{"index": 0, "watch": EXAMPLE_WATCH, "error": None}], "created": 1}
+            ]
+        }
+    )
+
     results: list[WatchBatchItem] = Field(description="One per item, in the same order.")
     created: int = Field(description="How many watches were created.")
 
 
 class WatchPage(BaseModel):
     """One page of the client's watches, oldest first."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"items": [EXAMPLE_WATCH], "next_cursor": "d2F0Y2g6NDE"}]}
+    )
 
     items: list[WatchOut] = Field(description="The watches on this page.")
     next_cursor: str | None = Field(
@@ -113,6 +178,12 @@ class WatchPage(BaseModel):
 class WatchRef(BaseModel):
     """The watch an event is about."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"id": 41, "name": "Severn NHS FT", "reference": "case-4411"}]
+        }
+    )
+
     id: int = Field(description="The watch's id.")
     name: str = Field(description="The provider name watched.")
     reference: str | None = Field(description="Your reference for it.")
@@ -120,6 +191,19 @@ class WatchRef(BaseModel):
 
 class OrganisationBrief(BaseModel):
     """The matched organisation in the previous answer."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 8,
+                    "name": "Severn NHS Foundation Trust",
+                    "status": "certified",
+                    "parent_status": None,
+                }
+            ]
+        }
+    )
 
     id: int = Field(description="Organisation id.")
     name: str = Field(description="Its name at the time.")
@@ -130,6 +214,14 @@ class OrganisationBrief(BaseModel):
 class PreviousAnswer(BaseModel):
     """The answer the client had before this event."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"verdict": "working_towards", "meets_cqc_expectation": False, "organisation": None}
+            ]
+        }
+    )
+
     verdict: str = Field(description="The previous verdict.")
     meets_cqc_expectation: bool | None = Field(description="The previous CQC answer.")
     organisation: OrganisationBrief | None = Field(description="The organisation matched then.")
@@ -137,6 +229,8 @@ class PreviousAnswer(BaseModel):
 
 class WatchChangedData(BaseModel):
     """What changed for one watch."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_EVENT["data"]]})
 
     watch: WatchRef = Field(description="The watch.")
     reasons: list[Reason] = Field(description="Why the answer changed, one or more.")
@@ -147,6 +241,8 @@ class WatchChangedData(BaseModel):
 class WatchEventOut(BaseModel):
     """One event: the body a webhook carries, with its id (the webhook-id header)."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_EVENT]})
+
     id: str = Field(description="Event id; the `webhook-id` header of its deliveries.")
     type: str = Field(description="`watch.changed`.")
     timestamp: dt.datetime = Field(description="When the change was seen (UTC).")
@@ -155,6 +251,10 @@ class WatchEventOut(BaseModel):
 
 class WatchEventPage(BaseModel):
     """The client's events, oldest first."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"items": [EXAMPLE_EVENT], "next_cursor": "ZXZlbnQ6Mg"}]}
+    )
 
     items: list[WatchEventOut] = Field(description="The events on this page.")
     next_cursor: str | None = Field(
