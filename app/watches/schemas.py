@@ -36,6 +36,8 @@ EXAMPLE_WATCH: dict[str, JsonValue] = {
     "name": "Severn NHS FT",
     "setting": "cqc",
     "reference": "case-4411",
+    "certificate_number": "ACT7325",
+    "website": None,
     "created_at": "2026-12-02T09:15:00Z",
     "verdict": "certified",
     "current": EXAMPLE_CURRENT,
@@ -87,13 +89,19 @@ class WatchIn(RequestBody):
 
     model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_WATCH_IN]})
     # Bad text is checked by the endpoint, so that a batch item gets its own error.
-    text_checked_by_endpoint = frozenset({"name", "setting", "reference"})
+    text_checked_by_endpoint = frozenset(
+        {"name", "setting", "reference", "certificate_number", "website"}
+    )
 
     name: str | None = Field(None, description="The provider name, as written (1-300 chars).")
     setting: str | None = Field(None, description="cqc (default) or ofsted_only.")
     reference: str | None = Field(
         None, description="Your own reference for it, e.g. a case number (at most 200 chars)."
     )
+    certificate_number: str | None = Field(
+        None, description="The provider's Bild ACT certificate number, if you know it."
+    )
+    website: str | None = Field(None, description="The provider's website, if you know it.")
 
 
 class WatchBatchIn(RequestBody):
@@ -127,6 +135,12 @@ class WatchOut(BaseModel):
     name: str = Field(description="The provider name watched.")
     setting: str = Field(description="cqc or ofsted_only.")
     reference: str | None = Field(description="Your reference, as given.")
+    certificate_number: str | None = Field(
+        description="The certificate number watched with the name, in the form compared."
+    )
+    website: str | None = Field(
+        description="The website watched with the name, in the form compared."
+    )
     created_at: dt.datetime = Field(description="When it was created (UTC).")
     verdict: str = Field(
         description="The verdict in the last answer sent (at creation or by the latest "

@@ -14,7 +14,13 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.auth.keys import ApiClient
-from app.checks.inputs import CheckQuery, validate_name, validate_setting
+from app.checks.inputs import (
+    CheckQuery,
+    validate_certificate_number,
+    validate_name,
+    validate_setting,
+    validate_website,
+)
 from app.checks.schemas import CheckResult, ItemError, Setting
 from app.checks.snapshot import Snapshot
 from app.checks.verdicts import Clock, decide_many
@@ -38,8 +44,10 @@ class WatchSpec:
 
 
 def watch_query(watch: Watch) -> CheckQuery:
-    """The check a watch stands for."""
-    return CheckQuery(watch.name, None, Setting(watch.setting))
+    """The check a watch stands for: its name, with its identifiers when it has them."""
+    return CheckQuery(
+        watch.name, None, Setting(watch.setting), watch.certificate_number, watch.website
+    )
 
 
 def validate_reference(raw: str | None) -> str | None:
@@ -57,7 +65,13 @@ def validate_reference(raw: str | None) -> str | None:
 
 def validate_watch(raw: WatchIn) -> WatchSpec:
     """A validated watch from a request item, or InvalidInput with a stable code."""
-    query = CheckQuery(validate_name(raw.name), None, validate_setting(raw.setting))
+    query = CheckQuery(
+        validate_name(raw.name),
+        None,
+        validate_setting(raw.setting),
+        validate_certificate_number(raw.certificate_number),
+        validate_website(raw.website),
+    )
     return WatchSpec(query, validate_reference(raw.reference))
 
 
@@ -86,6 +100,8 @@ def _row(key_id: int, spec: WatchSpec, result: CheckResult, asked: Asked) -> dic
         "name": spec.query.name,
         "setting": spec.query.setting.value,
         "reference": spec.reference,
+        "certificate_number": spec.query.certificate_number,
+        "website": spec.query.website,
         "created_at": asked.clock.now,
         **answer.values(),
         # What is already true when the client asks is in `current`: no event for it later.
@@ -150,6 +166,8 @@ def watch_out(watch: Watch, current: CheckResult) -> WatchOut:
         name=watch.name,
         setting=watch.setting,
         reference=watch.reference,
+        certificate_number=watch.certificate_number,
+        website=watch.website,
         created_at=watch.created_at,
         verdict=watch.verdict,
         current=current,

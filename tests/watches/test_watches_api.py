@@ -194,3 +194,26 @@ def test_the_per_client_limit_answers_409_and_batch_items_past_it_fail(
 def test_watches_before_the_first_sync_answer_unknown(client: TestClient, app: FastAPI) -> None:
     watch = create_watch(client, watch_key(app), name=CERTIFIED_NAME)
     assert watch["verdict"] == "unknown"
+
+
+def test_identifiers_are_stored_and_decide_as_check_does(
+    synced_client: TestClient, app: FastAPI
+) -> None:
+    headers = watch_key(app)
+    check = synced_client.get("/v1/check", params={"name": CERTIFIED_NAME}).json()
+    number = check["organisation"]["certificate_number"]
+    body = {"name": CERTIFIED_NAME, "certificate_number": number.lower()}
+    confirmed = create_watch(synced_client, headers, **body)
+    assert confirmed["certificate_number"] == number  # the form compared
+    assert confirmed["current"] == synced_client.get("/v1/check", params=body).json()
+    wrong = {"name": CERTIFIED_NAME, "certificate_number": "ACT0001"}
+    contradicted = create_watch(synced_client, headers, **wrong)
+    assert contradicted["current"] == synced_client.get("/v1/check", params=wrong).json()
+    assert contradicted["verdict"] != "certified"
+    listed = synced_client.get(f"/v1/watches/{contradicted['id']}", headers=headers).json()
+    assert listed["certificate_number"] == "ACT0001"
+    bad = synced_client.post(
+        "/v1/watches", json={"name": "Acme", "website": "not a site"}, headers=headers
+    )
+    assert bad.status_code == 422
+    assert bad.json()["code"] == "website_invalid"
