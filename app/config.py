@@ -12,6 +12,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from app.ops.ratelimit import parse_rate_limit
+
 # Standard Webhooks' suggestion, shortened: about three days in all (plus jitter).
 DEFAULT_RETRY_SCHEDULE = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0, 36000.0)
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "dev", "development", "secret"}
@@ -87,6 +89,17 @@ class Settings(BaseSettings):
     rate_limit: str = Field(
         "600/minute", description="Per key (or per address for public reads); 0 turns it off."
     )
+    auth_failure_limit: str = Field(
+        "20/minute",
+        description="Failed authentications (wrong keys) allowed per client address before "
+        "it gets 429s; `N/second|minute|hour`, 0 turns it off.",
+    )
+    max_body_bytes: int = Field(
+        2_000_000,
+        gt=0,
+        description="Largest request body (bytes) an endpoint accepts unless it declares "
+        "its own limit (max_body_size on the route).",
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Comma-separated origins allowed by CORS; empty: off."
     )
@@ -140,6 +153,12 @@ class Settings(BaseSettings):
             if not delays or any(not 0 <= d <= 7 * 86400 for d in delays):
                 raise ValueError("one or more delays, each 0 to 604800 seconds")
             return delays
+        return value
+
+    @field_validator("rate_limit", "auth_failure_limit")
+    @classmethod
+    def _rate_spec(cls, value: str) -> str:
+        parse_rate_limit(value)  # raises ValueError with the reason
         return value
 
     @field_validator("database_url")

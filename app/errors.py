@@ -19,6 +19,20 @@ PROBLEM_TYPE_BASE = "https://certlookup.invalid/problems/"
 log = structlog.get_logger(__name__)
 
 
+class HttpProblem(StarletteHTTPException):
+    """An HTTP error with a stable code, for where only an HTTPException passes through.
+
+    While FastAPI reads a request body it turns any other exception into a 400, so a
+    refusal raised from the body stream (too large) must be one of these.
+    """
+
+    def __init__(
+        self, status: int, detail: str, *, code: str, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(status, detail, headers)
+        self.code = code
+
+
 class ServiceError(Exception):
     """An expected failure with its HTTP status and a stable machine-readable code."""
 
@@ -174,7 +188,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
             errors=[error],
         )
     codes = {404: "not_found", 405: "method_not_allowed", 415: "unsupported_media_type"}
-    code = codes.get(exc.status_code, f"http_{exc.status_code}")
+    code = getattr(exc, "code", None) or codes.get(exc.status_code, f"http_{exc.status_code}")
     detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
     return problem_response(
         exc.status_code, code, detail, instance=request.url.path, headers=exc.headers

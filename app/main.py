@@ -14,6 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
 from fastapi.telemetry import TelemetryConfig
 
+from app.auth.failures import auth_failures_for
 from app.auth.keys import KeyHasher
 from app.checks.router import router as checks_router
 from app.checks.snapshot import SnapshotHolder, read_info
@@ -30,6 +31,7 @@ from app.register.atom import router as atom_router
 from app.register.background import BackgroundSyncs
 from app.register.router import router as register_router
 from app.register.runs_router import router as runs_router
+from app.route_guard import guard_routes
 from app.routing import add_routes
 from app.watches.router import router as watches_router
 from app.webhooks.guard import AddressGuard
@@ -136,6 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = make_engine(settings.sqlalchemy_url)
     app.state.reader = LoopReader(settings.sqlalchemy_url)
     app.state.key_hasher = KeyHasher(settings.key_pepper)
+    app.state.auth_failures = auth_failures_for(settings.auth_failure_limit)
     app.state.holder = SnapshotHolder(app.state.engine, on_swap=gc.freeze)
     install_error_handlers(app)
     install_middleware(app, settings)
@@ -154,4 +157,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (*routers, ops_router):
         add_routes(app, router)
     install_docs(app)
+    guard_routes(app, settings.max_body_bytes)  # last: it guards the routes added above
     return app

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 
 from fastapi import Request, Response
+from starlette.datastructures import QueryParams
 
 CACHE_CONTROL = "private, no-cache"
 
@@ -16,15 +17,47 @@ def make_etag(*parts: object) -> str:
     return f'W/"{digest}"'
 
 
-def raw_headers(request: Request, *names: bytes) -> dict[bytes, str]:
+class RepeatedHeader(ValueError):
+    """A header that must appear at most once was sent more than once."""
+
+    def __init__(self, name: bytes) -> None:
+        super().__init__(f"the {name.decode('latin-1')} header is repeated")
+        self.name = name
+
+
+def raw_headers(
+    headers: Iterable[tuple[bytes, bytes]], *names: bytes, once: Container[bytes] = ()
+) -> dict[bytes, str]:
     """The named headers (lower-case bytes) in one pass over the raw list; absent ones left out.
 
     Cheaper than several `request.headers.get` calls, which each rescan and raise on a miss.
+    A repeated header keeps its last value, unless it is named in `once`: then RepeatedHeader.
     """
     wanted = set(names)
-    return {
-        name: value.decode("latin-1") for name, value in request.scope["headers"] if name in wanted
-    }
+    found: dict[bytes, str] = {}
+    for name, value in headers:
+        if name in wanted:
+            if name in found and name in once:
+                raise RepeatedHeader(name)
+            found[name] = value.decode("latin-1")
+    return found
+
+
+def refuse_repeated(params: QueryParams, names: Iterable[str]) -> None:
+    """422 `repeated_parameter` when one of `names` appears more than once in the query.
+
+    Frameworks keep one of the values silently; which one the caller meant is not for the
+    server to guess.
+    """
+    if len(params) == len(params.multi_items()):
+        return  # no key appears twice: the common case, one comparison
+    for name in names:
+        if len(params.getlist(name)) > 1:
+            from app.errors import InvalidInput
+
+            raise InvalidInput(
+                f"the {name} parameter is repeated: send it once", code="repeated_parameter"
+            )
 
 
 def etag_matches(header: str | None, etag: str) -> bool:

@@ -7,28 +7,36 @@ touch memory: keys are verified against `KeyCache` (see app/auth/keys.py for how
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Annotated
+from collections.abc import Callable, Iterable, Mapping
+from typing import Annotated, Any
 
 import structlog
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
+from starlette.types import Scope as AsgiScope
 
+from app.auth.failures import AuthFailures
 from app.auth.keys import ApiClient, KeyCache, KeyHasher, Scope
 from app.config import Settings
 from app.errors import Forbidden, Unauthorized
 from app.ops.ratelimit import RateLimiter, enforce_rate_limit
-from app.web import raw_headers
+from app.web import RepeatedHeader, raw_headers
 
 __all__ = [
     "ANONYMOUS",
+    "AUTH_DEPENDENCIES",
     "READ_SECURITY",
     "AdminAccess",
     "ApiClient",
     "ReadAccess",
     "WatchAccess",
+    "authenticate",
+    "authenticate_for",
+    "client_address",
     "get_key_cache",
+    "key_headers",
+    "presented_key",
     "read_access_from_headers",
     "require_admin",
     "require_read",
@@ -58,10 +66,18 @@ def get_key_cache(request: Request) -> KeyCache:
     return cache
 
 
-def _presented_key(
-    header_key: str | None, credentials: HTTPAuthorizationCredentials | None
-) -> str | None:
-    bearer_key = credentials.credentials if credentials else None
+KEY_HEADERS = (b"x-api-key", b"authorization")
+_HEADER_NAMES = {b"x-api-key": "X-API-Key", b"authorization": "Authorization"}
+
+
+def presented_key(headers: Mapping[bytes, str]) -> str | None:
+    """The API key in X-API-Key or `Authorization: Bearer`, or None if there is none.
+
+    Raises Unauthorized when the two headers carry different keys.
+    """
+    header_key = headers.get(b"x-api-key") or None
+    scheme, token = get_authorization_scheme_param(headers.get(b"authorization"))
+    bearer_key = token if scheme.lower() == "bearer" and token else None
     if header_key and bearer_key and header_key != bearer_key:
         raise Unauthorized(
             "X-API-Key and Authorization carry different keys",
@@ -70,7 +86,34 @@ def _presented_key(
     return header_key or bearer_key
 
 
-async def _authenticate(request: Request, key: str | None) -> ApiClient:
+def key_headers(raw: Iterable[tuple[bytes, bytes]], *also: bytes) -> dict[bytes, str]:
+    """X-API-Key and Authorization (and the `also` headers) from a raw header list.
+
+    Raises Unauthorized when either key header is repeated: which one would count is not
+    for the server to guess.
+    """
+    try:
+        return raw_headers(raw, *KEY_HEADERS, *also, once=KEY_HEADERS)
+    except RepeatedHeader as repeated:
+        raise Unauthorized(
+            f"the {_HEADER_NAMES[repeated.name]} header is repeated: send one key, once",
+            code="repeated_header",
+            headers={"WWW-Authenticate": f'{CHALLENGE}, error="invalid_request"'},
+        ) from None
+
+
+def client_address(scope: AsgiScope) -> str:
+    """The client's address (the right-most untrusted hop when proxies are trusted)."""
+    client = scope.get("client")
+    return client[0] if client else "unknown"
+
+
+async def authenticate(request: Request, key: str | None) -> ApiClient:
+    """The caller a key belongs to (ANONYMOUS without a key when reads are public).
+
+    Raises Unauthorized for a missing or wrong key, RateLimited (auth_rate_limited) for an
+    address that has presented too many wrong keys; a wrong key counts against its address.
+    """
     settings: Settings = request.app.state.settings
     if key is None:
         if settings.public_read:
@@ -79,9 +122,14 @@ async def _authenticate(request: Request, key: str | None) -> ApiClient:
             "an API key is required (X-API-Key or Authorization: Bearer)",
             headers={"WWW-Authenticate": CHALLENGE},
         )
+    failures: AuthFailures | None = request.app.state.auth_failures
+    if failures is not None:
+        failures.refuse_if_limited(client_address(request.scope))
     hasher: KeyHasher = request.app.state.key_hasher
     client = await get_key_cache(request).lookup(hasher(key))
     if client is None:
+        if failures is not None:
+            failures.record(client_address(request.scope))
         raise Unauthorized(
             "the API key is not valid (unknown or revoked)",
             headers={"WWW-Authenticate": f'{CHALLENGE}, error="invalid_token"'},
@@ -89,8 +137,18 @@ async def _authenticate(request: Request, key: str | None) -> ApiClient:
     return client
 
 
+async def authenticate_for(request: Request, key: str | None, scope: Scope) -> ApiClient:
+    """`authenticate`, but the admin and watch scopes need a key even when reads are public."""
+    if key is None and scope is not Scope.READ:
+        raise Unauthorized(
+            f"an API key with the {scope.value} scope is required",
+            headers={"WWW-Authenticate": CHALLENGE},
+        )
+    return await authenticate(request, key)
+
+
 async def _authorise(request: Request, key: str | None, scope: Scope) -> ApiClient:
-    client = await _authenticate(request, key)
+    client = await authenticate_for(request, key, scope)
     request.state.api_client = client
     structlog.contextvars.bind_contextvars(client=client.name)
     if scope not in client.scopes:  # a StrEnum member equals (and hashes as) its value
@@ -104,16 +162,20 @@ async def _authorise(request: Request, key: str | None, scope: Scope) -> ApiClie
 def _bucket(request: Request, client: ApiClient) -> str:
     if client.key_id is not None:
         return f"key:{client.key_id}"
-    # Behind a reverse proxy this is the proxy's address unless uvicorn is told to trust
-    # its X-Forwarded-For (FORWARDED_ALLOW_IPS / --forwarded-allow-ips).
-    return f"addr:{request.client.host if request.client else 'unknown'}"
+    return f"addr:{client_address(request.scope)}"
+
+
+def _request_key(request: Request) -> str | None:
+    # FastAPI's own header parameters take the first of repeated headers silently; the
+    # raw list shows a repeat. The Security parameters below stay for the OpenAPI document.
+    return presented_key(key_headers(request.scope["headers"]))
 
 
 async def require_read(
     request: Request, header_key: ApiKeyHeader, credentials: BearerHeader
 ) -> ApiClient:
     """A caller allowed to read: a key with the read scope, or anyone if reads are public."""
-    return await _authorise(request, _presented_key(header_key, credentials), Scope.READ)
+    return await _authorise(request, _request_key(request), Scope.READ)
 
 
 async def read_access_from_headers(
@@ -122,18 +184,13 @@ async def read_access_from_headers(
     """`require_read` without dependency injection, for the one hot path that measures it.
 
     FastAPI resolves each (sub-)dependency at a cost comparable to the whole lookup, so
-    GET /v1/check reads the two headers itself (or is handed them, already scanned); it
-    declares the same security schemes in its OpenAPI operation, so clients and Swagger UI
-    see no difference.
+    GET /v1/check reads the two headers itself (or is handed them by `key_headers`, already
+    scanned); it declares the same security schemes in its OpenAPI operation, so clients and
+    Swagger UI see no difference.
     """
     if headers is None:
-        headers = raw_headers(request, b"x-api-key", b"authorization")
-    header_key = headers.get(b"x-api-key") or None
-    scheme, token = get_authorization_scheme_param(headers.get(b"authorization"))
-    credentials = None
-    if scheme.lower() == "bearer" and token:
-        credentials = HTTPAuthorizationCredentials(scheme=scheme, credentials=token)
-    return await _authorise(request, _presented_key(header_key, credentials), Scope.READ)
+        headers = key_headers(request.scope["headers"])
+    return await _authorise(request, presented_key(headers), Scope.READ)
 
 
 # The OpenAPI security requirement of every read operation (either scheme will do).
@@ -147,23 +204,22 @@ async def require_admin(
     request: Request, header_key: ApiKeyHeader, credentials: BearerHeader
 ) -> ApiClient:
     """A caller whose key has the admin scope."""
-    key = _presented_key(header_key, credentials)
-    if key is None:
-        raise Unauthorized("an admin API key is required", headers={"WWW-Authenticate": CHALLENGE})
-    return await _authorise(request, key, Scope.ADMIN)
+    return await _authorise(request, _request_key(request), Scope.ADMIN)
 
 
 async def require_watch(
     request: Request, header_key: ApiKeyHeader, credentials: BearerHeader
 ) -> ApiClient:
     """A caller whose key has the watch scope (public reads never do: watches are owned)."""
-    key = _presented_key(header_key, credentials)
-    if key is None:
-        raise Unauthorized(
-            "an API key with the watch scope is required", headers={"WWW-Authenticate": CHALLENGE}
-        )
-    return await _authorise(request, key, Scope.WATCH)
+    return await _authorise(request, _request_key(request), Scope.WATCH)
 
+
+# The scope each auth dependency demands (app/route_guard.py checks keys before bodies).
+AUTH_DEPENDENCIES: dict[Callable[..., Any], Scope] = {
+    require_read: Scope.READ,
+    require_watch: Scope.WATCH,
+    require_admin: Scope.ADMIN,
+}
 
 ReadAccess = Annotated[ApiClient, Depends(require_read)]
 WatchAccess = Annotated[ApiClient, Depends(require_watch)]

@@ -7,7 +7,12 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from app.auth.dependencies import READ_SECURITY, ReadAccess, read_access_from_headers
+from app.auth.dependencies import (
+    READ_SECURITY,
+    ReadAccess,
+    key_headers,
+    read_access_from_headers,
+)
 from app.checks.identifiers import MAX_CERTIFICATE_LENGTH, MAX_WEBSITE_LENGTH
 from app.checks.inputs import MAX_NAME_LENGTH, CheckQuery, validate_query
 from app.checks.schemas import (
@@ -20,7 +25,7 @@ from app.checks.service import check_many, memo_key
 from app.checks.verdicts import Clock, decide, register_stamp
 from app.deps import SettingsDep, SnapshotDep, current_snapshot
 from app.routing import PlainRoute
-from app.web import CACHE_CONTROL, etag_matches, make_etag, raw_headers, require_json
+from app.web import CACHE_CONTROL, etag_matches, make_etag, refuse_repeated, require_json
 
 router = APIRouter(prefix="/v1", tags=["checks"])
 PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
@@ -76,15 +81,19 @@ CHECK_PARAMETERS = [
 ]
 
 
+CHECK_PARAMETER_NAMES = tuple(parameter["name"] for parameter in CHECK_PARAMETERS)
+
+
 async def check_name(request: Request) -> Response:
     """Is this training provider certified, an affiliate, or working towards it?"""
     # The hot path is a PlainRoute (app/routing.py): it reads its parameters and key itself,
     # and openapi_extra documents the same parameters and security.
-    headers = raw_headers(request, b"x-api-key", b"authorization", b"if-none-match")
+    headers = key_headers(request.scope["headers"], b"if-none-match")
     await read_access_from_headers(request, headers)
     snapshot = current_snapshot(request)
     clock = Clock.for_settings(request.app.state.settings)
     params = request.query_params
+    refuse_repeated(params, CHECK_PARAMETER_NAMES)
     query = validate_query(
         params.get("name"),
         params.get("as_of"),

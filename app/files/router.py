@@ -17,7 +17,7 @@ from app.errors import ServiceError
 from app.files.examples import FILE_REQUEST_BODY, FILE_RESPONSES
 from app.files.reading import read_table
 from app.files.service import FileOptions, check_table
-from app.files.upload import FileKind, Upload, read_upload
+from app.files.upload import MAX_FILE_BYTES, MULTIPART_OVERHEAD, FileKind, Upload, read_upload
 from app.files.writing import writer_for
 
 router = APIRouter(prefix="/v1", tags=["checks"])
@@ -71,6 +71,9 @@ def _text_parameter(description: str) -> Any:
     response_class=Response,
     responses=FILE_RESPONSES,
     openapi_extra={"requestBody": FILE_REQUEST_BODY},
+    # Above the JSON default (CERTLOOKUP_MAX_BODY_BYTES): app/route_guard.py enforces it
+    # before the body is read; read_upload still checks the file's own size.
+    max_body_size=MAX_FILE_BYTES + MULTIPART_OVERHEAD,
 )
 async def check_file(
     request: Request,

@@ -97,6 +97,19 @@ class RateLimiter:
         reset_after = backlog + self._interval
         return Decision(True, self.rate, self._remaining(reset_after), reset_after)
 
+    def knows(self, key: str) -> bool:
+        """True when `key` has been counted and not yet pruned (a cheap first test)."""
+        return key in self._tat
+
+    def wait(self, key: str) -> float:
+        """Seconds until `hit(key)` would be allowed; 0.0 when it would be now."""
+        backlog = max(self._tat.get(key, 0.0) - self._clock(), 0.0)
+        return max(backlog + self._interval - self.rate.period - self._slack, 0.0)
+
+    def idle(self, key: str) -> bool:
+        """True when `key`'s quota is fully back (as if it had never been counted)."""
+        return self._tat.get(key, 0.0) <= self._clock()
+
     def _remaining(self, reset_after: float) -> int:
         # The slack keeps float error (0.1 * 600 != 60.0) from eating a whole request.
         used = (reset_after - self._slack) / self._interval
