@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -100,6 +101,13 @@ class Settings(BaseSettings):
         description="Largest request body (bytes) an endpoint accepts unless it declares "
         "its own limit (max_body_size on the route).",
     )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated addresses or networks (CIDR) of the reverse proxies "
+        "whose X-Forwarded-For and X-Forwarded-Proto are believed; the client is the "
+        "right-most address in X-Forwarded-For that is not one of them. Empty: none, the "
+        "connecting peer is the client.",
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Comma-separated origins allowed by CORS; empty: off."
     )
@@ -135,9 +143,9 @@ class Settings(BaseSettings):
     log_json: bool = Field(True, description="Structured JSON logs (false: console format).")
     log_level: str = Field("INFO", description="Log level.")
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
-    def _split_origins(cls, value: object) -> object:
+    def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
@@ -153,6 +161,21 @@ class Settings(BaseSettings):
             if not delays or any(not 0 <= d <= 7 * 86400 for d in delays):
                 raise ValueError("one or more delays, each 0 to 604800 seconds")
             return delays
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            if entry == "*":
+                raise ValueError(
+                    "name the proxies' addresses or networks, not '*': with '*' any client "
+                    "chooses its own address by sending X-Forwarded-For"
+                )
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or network") from None
         return value
 
     @field_validator("rate_limit", "auth_failure_limit")

@@ -13,11 +13,12 @@ path (GET /v1/check) does its own checks. A guard:
   check and the rate limit stay in the route's dependencies;
 - bounds the body: a Content-Length over the route's limit is a 413 `body_too_large` at
   once; a body sent without one (chunked) is cut off with the same 413 as soon as it passes
-  the limit, and the connection is closed rather than drained. The limit is the route's
-  `max_body_size` (FastAPI's own route parameter) or `CERTLOOKUP_MAX_BODY_BYTES`. A JSON
-  body may also hold at most MAX_JSON_VALUES values (commas and brackets, counted as the
-  bytes arrive): json.loads runs on the event loop, and two megabytes of `[[],[],...]` took
-  it 200 ms, while two megabytes of names take a few.
+  the limit (app/ops/edge.py then closes the connection rather than drain the rest). The
+  limit is the route's `max_body_size` (FastAPI's own route parameter) or
+  `CERTLOOKUP_MAX_BODY_BYTES`. A JSON body may also hold at most MAX_JSON_VALUES values
+  (commas and brackets, counted as the bytes arrive): json.loads runs on the event loop,
+  and two megabytes of `[[],[],...]` took it 200 ms, while two megabytes of names take a
+  few (100,000 empty lists: 18 ms).
 """
 
 from __future__ import annotations
@@ -65,7 +66,6 @@ def _too_large(limit: int) -> HttpProblem:
         413,
         f"the request body is larger than this endpoint accepts ({limit:,} bytes)",
         code="body_too_large",
-        headers={"Connection": "close"},
     )
 
 
@@ -74,7 +74,6 @@ def _too_complex() -> HttpProblem:
         413,
         f"the JSON body holds more than {MAX_JSON_VALUES:,} values",
         code="body_too_complex",
-        headers={"Connection": "close"},
     )
 
 

@@ -84,6 +84,10 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
             port=port,
             workers=workers,
             access_log=False,  # the app logs each request itself
+            # The app decides whom to believe about the client (CERTLOOKUP_TRUSTED_PROXIES);
+            # uvicorn's own default trusts X-Forwarded-For from any loopback peer.
+            proxy_headers=False,
+            server_header=False,  # no "server: uvicorn" banner
             **_worker_options(workers),
         )
 

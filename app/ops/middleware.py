@@ -22,10 +22,12 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from structlog.typing import FilteringBoundLogger
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.config import Settings
 from app.errors import problem_response
 from app.logging import access_logger
+from app.ops.edge import EdgeMiddleware, add_security_headers
 from app.ops.metrics import UNMATCHED_ROUTE, AppMetrics
 from app.ops.ratelimit import Decision, RateLimiter, parse_rate_limit
 
@@ -74,9 +76,11 @@ def _response_headers(
     request_id: tuple[bytes, bytes],
     decision: Decision | None,
 ) -> list[tuple[bytes, bytes]]:
-    """The response's raw headers plus X-Request-ID and any RateLimit-* fields it lacks."""
+    """The response's raw headers plus X-Request-ID, the security headers (app/ops/edge.py)
+    and any RateLimit-* fields it lacks."""
     fields = list(headers)
     fields.append(request_id)
+    add_security_headers(fields)
     if decision is not None:
         present = {name.lower() for name, _ in fields}
         for name, value in decision.headers().items():
@@ -163,6 +167,8 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
     app.state.metrics = AppMetrics(
         lambda: getattr(app.state, "holder", None), settings.max_age_hours * 3600
     )
+    # Innermost of these: its own refusals still get CORS, the request id and a log line.
+    app.add_middleware(EdgeMiddleware)
     if settings.cors_origins:
         # Keys travel in headers, never cookies: no credentials mode needed.
         app.add_middleware(
@@ -173,9 +179,13 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
             expose_headers=CORS_EXPOSE_HEADERS,
             max_age=600,
         )
-    # Added last, so outermost: it sees CORS preflights and every error response.
+    # Added after the others, so outside them: it sees CORS preflights and every error.
     app.add_middleware(
         RequestContextMiddleware,
         metrics=app.state.metrics,
         access_log=access_logger(settings),
     )
+    if settings.trusted_proxies:
+        # Outermost: everything inside sees the client, not the proxy. uvicorn's own
+        # implementation, run by the app (serve turns uvicorn's off) so it is the only one.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)

@@ -5,11 +5,7 @@ Requests go straight into the ASGI app, so a test can see whether the body was r
 
 from __future__ import annotations
 
-import asyncio
-import json
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
 from fastapi import FastAPI
@@ -25,23 +21,10 @@ from app.route_guard import MAX_JSON_VALUES, RouteGuard, guard_routes
 from app.routing import PlainRoute
 from app.schemas import RequestBody
 from tests.conftest import make_settings
+from tests.support.asgi import call
 
 MB = 1_000_000
 CHUNK = 64 * 1024
-
-
-@dataclass
-class Exchange:
-    """What the app answered, and how much of the body it asked for."""
-
-    status: int = 0
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b""
-    chunks_read: int = 0
-
-    def problem(self) -> dict[str, Any]:
-        assert self.headers["content-type"] == "application/problem+json"
-        return dict(json.loads(self.body))
 
 
 def _body_stream(size: int) -> Iterator[bytes]:
@@ -50,51 +33,6 @@ def _body_stream(size: int) -> Iterator[bytes]:
         chunk = b" " * min(CHUNK, size - sent)
         sent += len(chunk)
         yield chunk
-
-
-def call(
-    app: FastAPI,
-    method: str,
-    path: str,
-    *,
-    headers: Iterable[tuple[str, str]] = (),
-    body: Iterator[bytes] = iter(()),
-    client: str = "192.0.2.1",
-) -> Exchange:
-    """One request through the app's ASGI interface (its lifespan must be running)."""
-    exchange = Exchange()
-    chunks = list(body)
-
-    async def receive() -> dict[str, Any]:
-        exchange.chunks_read += 1
-        index = exchange.chunks_read - 1
-        chunk = chunks[index] if index < len(chunks) else b""
-        return {"type": "http.request", "body": chunk, "more_body": index + 1 < len(chunks)}
-
-    async def send(message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            exchange.status = message["status"]
-            exchange.headers = {k.decode(): v.decode() for k, v in message["headers"]}
-        else:
-            exchange.body += message.get("body", b"")
-
-    path, _, query = path.partition("?")
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": query.encode(),
-        "root_path": "",
-        "headers": [(k.lower().encode(), v.encode()) for k, v in headers],
-        "client": (client, 40000),
-        "server": ("127.0.0.1", 8000),
-    }
-    asyncio.run(app(scope, receive, send))
-    return exchange
 
 
 def _create_key(settings: Settings, scope: Scope) -> str:

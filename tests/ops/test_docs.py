@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -16,6 +17,7 @@ from tests.conftest import make_settings
 
 ASSET_TYPES = {
     "/docs/static/swagger-ui-bundle.js": "javascript",
+    "/docs/swagger-init.js": "javascript",
     "/docs/static/swagger-ui.css": "text/css",
     "/docs/static/favicon-32x32.png": "image/png",
 }
@@ -31,6 +33,13 @@ def app(tmp_path: Path) -> FastAPI:
 def client(app: FastAPI) -> TestClient:
     """A client that does not run the lifespan."""
     return TestClient(app)
+
+
+def _config(html: str) -> dict[str, object]:
+    """The settings Swagger UI starts with: the page's JSON data block."""
+    block = BeautifulSoup(html, "html.parser").find("script", id="swagger-ui-config")
+    assert block is not None
+    return dict(json.loads(block.get_text()))
 
 
 def _asset_urls(html: str) -> list[str]:
@@ -66,7 +75,7 @@ def test_docs_page_persists_authorisation_and_calls_no_external_validator(
 def test_swagger_ui_reads_the_openapi_31_document_with_the_key_schemes(
     client: TestClient,
 ) -> None:
-    assert "url: '/openapi.json'" in client.get("/docs").text
+    assert _config(client.get("/docs").text)["url"] == "/openapi.json"
     assert client.get("/docs/openapi.json").status_code == 404, "no separate UI schema"
     doc = client.get("/openapi.json").json()
     assert doc["openapi"].startswith("3.1.")
@@ -96,5 +105,23 @@ def test_docs_routes_stay_out_of_the_openapi_document(client: TestClient) -> Non
 
 def test_docs_urls_follow_the_root_path_behind_a_proxy(app: FastAPI) -> None:
     html = TestClient(app, root_path="/lookup").get("/docs").text
-    assert "url: '/lookup/openapi.json'" in html
-    assert all(url.startswith("/lookup/docs/static/") for url in _asset_urls(html))
+    assert _config(html)["url"] == "/lookup/openapi.json"
+    assert all(url.startswith("/lookup/docs/") for url in _asset_urls(html))
+
+
+def test_docs_run_no_inline_script_under_a_strict_policy_and_refuse_framing(
+    client: TestClient,
+) -> None:
+    page = client.get("/docs")
+    scripts = BeautifulSoup(page.text, "html.parser").find_all("script")
+    inline = [s for s in scripts if not s.get("src") and s.get("type") != "application/json"]
+    assert inline == []
+    assert [s.get("id") for s in scripts if not s.get("src")] == ["swagger-ui-config"]
+    for response in (page, client.get("/docs/swagger-init.js")):
+        policy = response.headers["content-security-policy"]
+        assert "default-src 'none'" in policy
+        assert "script-src 'self';" in policy
+        assert "unsafe-inline" not in policy
+        assert "frame-ancestors 'none'" in policy
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["x-content-type-options"] == "nosniff"

@@ -144,6 +144,7 @@ def test_analyst_authorises_with_a_key_and_gets_a_verdict_in_swagger_ui(
     base_url, key = service
     blocked: list[str] = []
     page_errors: list[str] = []
+    refused: list[str] = []  # what the page's Content-Security-Policy blocked
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
         try:
@@ -152,6 +153,14 @@ def test_analyst_authorises_with_a_key_and_gets_a_verdict_in_swagger_ui(
             context.route("**/*", lambda route: _loopback_only(route, blocked))
             page = context.new_page()
             page.on("pageerror", lambda error: page_errors.append(str(error)))
+            page.on(
+                "console",
+                lambda message: (
+                    refused.append(message.text)
+                    if "Content Security Policy" in message.text
+                    else None
+                ),
+            )
             page.goto(f"{base_url}/docs")
             _authorise(page, key)
             with page.expect_request(lambda r: "/v1/check?" in r.url) as sent:
@@ -169,4 +178,5 @@ def test_analyst_authorises_with_a_key_and_gets_a_verdict_in_swagger_ui(
     assert sent_key == key, "Swagger UI should send the authorised key in X-API-Key"
     assert key in (persisted or ""), "persistAuthorization should keep the key across reloads"
     assert page_errors == []
+    assert refused == []
     assert blocked == [], f"the page tried to reach non-loopback hosts: {blocked}"
