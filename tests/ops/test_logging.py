@@ -3,6 +3,7 @@ renderer, and whole lines only, whatever the values and however many threads or 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import sys
@@ -88,7 +89,9 @@ def test_every_request_gets_one_json_line_with_every_field(
         assert set(line) == ACCESS_FIELDS, line
         assert line["method"] in {"GET", "POST"}
         assert isinstance(line["duration_ms"], float)
+        stamped = dt.datetime.fromisoformat(line["timestamp"])
         assert line["timestamp"].endswith("Z")
+        assert abs(stamped - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=1)
     assert [line["level"] for line in lines] == ["info"] * 6 + ["warning"]
     assert lines[0]["route"] == "/v1/check"
     assert lines[0]["client"] == "anonymous"
