@@ -145,6 +145,7 @@ async def _service_error(request: Request, exc: Exception) -> JSONResponse:
 CODED_VALIDATION_ERRORS = {
     "invalid_encoding": (422, "invalid_encoding"),
     "string_unicode": (422, "invalid_encoding"),
+    "invalid_characters": (422, "invalid_characters"),
     "batch_too_large": (413, "batch_too_large"),
 }
 

@@ -20,6 +20,7 @@ from pydantic_core import PydanticCustomError
 # as UTF-8, so it would fail later (rendering a response, writing to PostgreSQL) as a 500.
 _SURROGATE = re.compile("[\ud800-\udfff]")
 INVALID_ENCODING = "invalid_encoding"
+INVALID_CHARACTERS = "invalid_characters"
 
 
 def has_lone_surrogate(text: str) -> bool:
@@ -27,21 +28,28 @@ def has_lone_surrogate(text: str) -> bool:
     return not text.isascii() and _SURROGATE.search(text) is not None
 
 
-def _first_lone_surrogate(value: object) -> str | None:
-    """The first string in `value` (str, or lists and dicts of them) with a lone surrogate.
+def _text_problem(text: str) -> tuple[str, str] | None:
+    if "\x00" in text:
+        # Valid Unicode, but PostgreSQL cannot store it in text: a 500 at the write.
+        return INVALID_CHARACTERS, "Text holds a NUL character (U+0000), which no field accepts"
+    if has_lone_surrogate(text):
+        return INVALID_ENCODING, "Text is not valid Unicode: it holds a lone UTF-16 surrogate"
+    return None
 
-    Nested request models are skipped: each checks its own fields.
-    """
+
+def _first_text_problem(value: object) -> tuple[str, str] | None:
+    """The error (code, message) of the first bad string in `value` (a str, or lists and
+    dicts of them, keys included). Nested request models are skipped: each checks its own."""
     if isinstance(value, str):
-        return value if has_lone_surrogate(value) else None
+        return _text_problem(value)
     if isinstance(value, Mapping):
         for key, item in value.items():
-            found = _first_lone_surrogate(key) or _first_lone_surrogate(item)
+            found = _first_text_problem(key) or _first_text_problem(item)
             if found is not None:
                 return found
     elif isinstance(value, list | tuple | set | frozenset):
         for item in value:
-            found = _first_lone_surrogate(item)
+            found = _first_text_problem(item)
             if found is not None:
                 return found
     return None
@@ -70,9 +78,10 @@ class RequestBody(BaseModel):
       IsoDate / IsoDateTime and enums with `Annotated[E, ENUM_BY_VALUE]` (JSON writes them
       as text); `Literal[...]` works as it is.
     - Text must be valid Unicode: a lone UTF-16 surrogate ("\\ud800") in any string, at any
-      depth, is a 422 `invalid_encoding`. A field whose endpoint answers bad text with its
-      own error (a batch item's name gets a per-item error) lists itself in
-      `text_checked_by_endpoint`, and the endpoint must then check it.
+      depth, is a 422 `invalid_encoding`; a NUL character is a 422 `invalid_characters`.
+      A field whose endpoint answers bad text with its own error (a batch item's name gets
+      a per-item error) lists itself in `text_checked_by_endpoint`, and the endpoint must
+      then check it.
     """
 
     model_config = ConfigDict(extra="forbid", strict=True)
@@ -84,9 +93,7 @@ class RequestBody(BaseModel):
     def _valid_unicode(cls, value: Any, info: ValidationInfo) -> Any:
         if info.field_name in cls.text_checked_by_endpoint:
             return value
-        if _first_lone_surrogate(value) is not None:
-            raise PydanticCustomError(
-                INVALID_ENCODING,
-                "Text is not valid Unicode: it holds a lone UTF-16 surrogate",
-            )
+        problem = _first_text_problem(value)
+        if problem is not None:
+            raise PydanticCustomError(*problem)
         return value

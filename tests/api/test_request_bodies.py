@@ -18,6 +18,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field, ValidationError
 
+from app.auth.dependencies import ApiClient, require_watch
 from app.errors import problem_response
 from app.main import create_app
 from app.schemas import IsoDate, RequestBody
@@ -144,6 +145,8 @@ class Outer(RequestBody):
         {"label": "\ud800"},
         {"tags": {"\udc80": []}},
         {"tags": {"a": ["fine", "\ud83d x"]}},
+        {"label": "a\x00b"},
+        {"tags": {"a\x00": []}},
     ],
 )
 def test_request_bodies_refuse_coercion_unknown_fields_and_lone_surrogates(
@@ -192,3 +195,18 @@ def test_batch_bodies_are_strict_at_every_level(
 def test_a_problem_that_echoes_a_lone_surrogate_is_still_json() -> None:
     response = problem_response(422, "invalid_input", "bad \ud800 text", field="\udc80")
     assert json.loads(response.body)["detail"] == "bad \ud800 text"
+
+
+def test_a_nul_in_any_body_string_is_a_422_not_a_database_error(live_app: FastAPI) -> None:
+    # A webhook's description goes to PostgreSQL as it is, which cannot store a NUL.
+    live_app.dependency_overrides[require_watch] = lambda: ApiClient("t", frozenset({"watch"}))
+    try:
+        with TestClient(live_app) as client:
+            response = client.post(
+                "/v1/webhooks",
+                json={"url": "https://hooks.example.org/in", "description": "a\x00b"},
+            )
+    finally:
+        live_app.dependency_overrides.pop(require_watch)
+    assert response.status_code == 422
+    assert response.json()["code"] == "invalid_characters"
