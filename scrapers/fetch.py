@@ -13,6 +13,7 @@ import httpx
 from protego import Protego
 
 from scrapers.attempt import Attempt, fetch_once
+from scrapers.entry_rules import vet_rows
 from scrapers.layout import DEFAULT_LAYOUT, ListingLayout
 from scrapers.parse import (
     PageError,
@@ -122,6 +123,10 @@ class _Crawl:
             parsed, _ = self._listing_page(base + path.lstrip("/"), parser)
             result.rows.extend(parsed.rows)
             result.problems.extend(parsed.problems)
+        vetted = vet_rows(result.rows)
+        result.rows = vetted.rows
+        result.problems.extend(vetted.problems)
+        result.warnings.extend(vetted.warnings)
         return result
 
     def _fail(self, reason: str) -> NoReturn:

@@ -61,4 +61,7 @@ class ScrapeResult:
     rows: list[ListingRow] = field(default_factory=list)
     pages: list[FetchedPage] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
-    """Parse-level problems (an entry without a name, an affiliate without a parent, ...)."""
+    """Parse-level problems (an entry without a name, an affiliate without a parent, text that
+    breaks scrapers.entry_rules, ...): each makes the sync rejected."""
+    warnings: list[str] = field(default_factory=list)
+    """What was dropped from entries that are kept (a website that is not an http(s) URL)."""

@@ -131,6 +131,9 @@ class SyncRun(Base):
     pages_fetched: Mapped[int] = mapped_column(default=0)
     duration_ms: Mapped[int | None]
     registry_version: Mapped[int | None]
+    warnings: Mapped[list[Any]] = mapped_column(
+        default=list, doc="What was dropped from entries that were kept, one line each."
+    )
 
 
 class SyncArtifact(Base):

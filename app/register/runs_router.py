@@ -109,6 +109,7 @@ def _dry_run_out(report: SyncReport, source_url: str) -> SyncRunOut:
         pages_fetched=report.pages_fetched,
         duration_ms=report.duration_ms,
         registry_version=report.registry_version,
+        warnings=report.warnings,
     )
 
 

@@ -145,8 +145,33 @@ class RegisterCatalog(BaseModel):
     register_: RegisterStamp = _stamp()
 
 
+EXAMPLE_SYNC_RUN: dict[str, Any] = {
+    "id": 2,
+    "trigger": "scheduler",
+    "source_url": "https://bildact.org.uk",
+    "started_at": "2026-11-26T03:00:00.124772Z",
+    "finished_at": "2026-11-26T03:00:41.372144Z",
+    "outcome": "applied",
+    "forced": False,
+    "reason": None,
+    "added": 1,
+    "changed": 2,
+    "removed": 0,
+    "rows_seen": 98,
+    "pages_fetched": 6,
+    "duration_ms": 41247,
+    "registry_version": 2,
+    "warnings": [
+        "https://bildact.org.uk/certified-organisations/: 'Acme Training Ltd': website "
+        "'javascript:alert(1)' dropped: not an http(s) address"
+    ],
+}
+
+
 class SyncRunOut(BaseModel):
     """One sync attempt and its outcome."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_SYNC_RUN]})
 
     id: int | None = Field(description="Run id; null for a dry run, which is not recorded.")
     trigger: str = Field(description="What started it: scheduler, cli or api.")
@@ -163,6 +188,10 @@ class SyncRunOut(BaseModel):
     pages_fetched: int = Field(description="Pages fetched.")
     duration_ms: int | None = Field(description="How long it took, in milliseconds.")
     registry_version: int | None = Field(description="Registry version after the run.")
+    warnings: list[str] = Field(
+        description="What was dropped from entries that were kept, one line each: a website "
+        "that is not an http(s) address is served as null. Empty when nothing was dropped."
+    )
 
 
 class SyncRunPage(BaseModel):

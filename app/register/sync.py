@@ -39,6 +39,8 @@ class SyncReport:
     rows_seen: int = 0
     pages_fetched: int = 0
     duration_ms: int = 0
+    warnings: list[str] = field(default_factory=list)
+    """What was dropped from entries that were kept (see scrapers.entry_rules)."""
     watches: EvaluationReport | None = None
     """The watches re-evaluated with this sync (None: none, or a dry run, or it failed)."""
 
@@ -139,6 +141,7 @@ def _decide(
         state.version,
         len(scrape.rows),
         len(scrape.pages),
+        warnings=list(scrape.warnings),
     )
     if request.dry_run or run_id is None:
         return report
@@ -173,6 +176,7 @@ def _decide(
         rows_seen=report.rows_seen,
         pages_fetched=report.pages_fetched,
         registry_version=state.version,
+        warnings=report.warnings,
     )
     report.duration_ms = run.duration_ms or 0
     return report
@@ -233,5 +237,8 @@ def run_sync(
         removed=report.diff.removed,
         registry_version=report.registry_version,
         duration_ms=report.duration_ms,
+        warnings=len(report.warnings),
     )
+    for warning in report.warnings:
+        log.warning("sync_entry_warning", run_id=run_id, warning=warning)
     return report

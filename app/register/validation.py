@@ -40,7 +40,7 @@ def _missing_fields(scrape: ScrapeResult) -> list[str]:
     shown = "; ".join(scrape.problems[:MAX_PROBLEMS_SHOWN])
     more = len(scrape.problems) - MAX_PROBLEMS_SHOWN
     suffix = f" (and {more} more)" if more > 0 else ""
-    return [f"{len(scrape.problems)} entries are incomplete: {shown}{suffix}"]
+    return [f"{len(scrape.problems)} entries are incomplete or malformed: {shown}{suffix}"]
 
 
 def rejection_reasons(

@@ -19,6 +19,7 @@ from app.config import Settings
 from app.db import make_engine, transaction
 from app.register.locks import sync_lock
 from tests.api.conftest import SyncSite, register_dev
+from tests.register import CERTIFIED, edited
 from tests.support.httpserver import LocalServer, Request, Response, Route, routes_from_site
 from tests.support.sitegen import generate_site, renamed
 
@@ -345,6 +346,28 @@ def test_sync_runs_list_newest_first_with_outcome_and_counts(
     paged = synced_client.get("/v1/sync-runs", params={"page_size": 1, "page": 2}).json()
     assert [r["id"] for r in paged["items"]] == [first["id"]]
     assert paged["links"]["prev"].endswith("page=1")
+
+
+def test_a_website_that_is_not_http_is_dropped_with_a_warning_on_the_run(
+    synced_client: TestClient, site: LocalServer, sync_site: SyncSite
+) -> None:
+    site.routes[CERTIFIED] = edited(
+        CERTIFIED,
+        lambda page: page.replace(
+            'href="https://www.oconnellreesassociatesll.example.org.uk/"',
+            'href="javascript:alert(1)"',
+        ),
+    )
+    sync_site()
+
+    run = synced_client.get("/v1/sync-runs").json()["items"][0]
+    assert (run["outcome"], run["changed"]) == ("applied", 1)
+    assert run["warnings"] == [
+        f'{site.url}{CERTIFIED}: "O\'Connell & Rees Associates LLP": website '
+        "'javascript:alert(1)' dropped: not an http(s) address"
+    ]
+    assert _by_name(synced_client, "O'Connell & Rees Associates LLP")["website"] is None
+    assert synced_client.get("/v1/sync-runs").json()["items"][1]["warnings"] == []
 
 
 def _hold_pages(site: LocalServer) -> threading.Event:

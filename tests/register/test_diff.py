@@ -257,7 +257,7 @@ def test_incomplete_entries_are_rejected_showing_the_first_five() -> None:
 
     [reason] = reasons_for(MIRROR, scrape(ACME, HARBOUR, BRIDGES, problems=problems))
 
-    assert reason.startswith("7 entries are incomplete: entry #1 has no name")
+    assert reason.startswith("7 entries are incomplete or malformed: entry #1 has no name")
     assert "entry #5" in reason
     assert "entry #6" not in reason
     assert reason.endswith("(and 2 more)")
@@ -270,4 +270,4 @@ def test_every_reason_is_reported_together() -> None:
     assert any("affiliate list came back empty" in r for r in reasons)
     assert any("working towards list came back empty" in r for r in reasons)
     assert any("2 of 3 organisations" in r for r in reasons)
-    assert any("1 entries are incomplete" in r for r in reasons)
+    assert any("1 entries are incomplete or malformed" in r for r in reasons)

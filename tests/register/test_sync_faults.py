@@ -185,6 +185,87 @@ VALIDATION_FAULTS = {
 }
 
 
+def certified_name(name_html: str) -> Fault:
+    """The first certified entry renamed to some hostile text (HTML as written on the page)."""
+    page = edited(
+        CERTIFIED,
+        lambda page: page.replace(
+            '<h3 class="directory-entry__name">Beacon‑Path Consultancy</h3>',
+            f'<h3 class="directory-entry__name">{name_html}</h3>',
+        ),
+    )
+    return Fault(route(CERTIFIED, page), "", kept_url=CERTIFIED)
+
+
+def reason_is(fault: Fault, reason: str) -> Fault:
+    return Fault(fault.breaks, reason, kept_url=fault.kept_url)
+
+
+# Text a compromised or careless page could carry: never served, the sync says which entry.
+HOSTILE_TEXT_FAULTS = {
+    "name-of-5000-characters": reason_is(
+        certified_name("A" * 5000), "name is 5,000 characters long (at most 300)"
+    ),
+    "markup-in-name": reason_is(
+        certified_name("Acme &lt;script&gt;alert(1)&lt;/script&gt; Ltd"),
+        "'Acme <script>alert(1)</script> Ltd': listed name holds HTML markup",
+    ),
+    "terminal-colours-in-name": reason_is(
+        certified_name("\x1b[31mAcme Ltd\x1b[0m"),
+        "'[31mAcme Ltd[0m': listed name holds a terminal escape sequence ('[31m')",
+    ),
+    "colour-residue-in-name": reason_is(
+        certified_name("[1;31mAcme Ltd"), "listed name holds a terminal escape sequence"
+    ),
+    "markup-in-certificate-number": Fault(
+        route(
+            CERTIFIED,
+            edited(
+                CERTIFIED,
+                lambda page: page.replace(
+                    "<dd>ACT3580</dd>", "<dd>ACT3580&lt;img src=x onerror=alert(1)&gt;</dd>"
+                ),
+            ),
+        ),
+        'Rees Associates LLP": certificate number holds HTML markup',
+    ),
+    "certificate-number-of-odd-characters": Fault(
+        route(
+            CERTIFIED,
+            edited(
+                CERTIFIED, lambda page: page.replace("<dd>ACT3580</dd>", "<dd>ACT3580;DROP</dd>")
+            ),
+        ),
+        "certificate number 'ACT3580;DROP' holds characters other than letters, digits",
+    ),
+    "long-note": Fault(
+        route(
+            WORKING_TOWARDS,
+            edited(
+                WORKING_TOWARDS,
+                lambda page: page.replace(
+                    "– application received December 2026", "– " + "x" * 1200
+                ),
+            ),
+        ),
+        "'Positive Bridges Consulting Ltd': note is 1,200 characters long (at most 1,000)",
+    ),
+    "control-residue-in-parent": Fault(
+        route(
+            AFFILIATES,
+            edited(
+                AFFILIATES,
+                lambda page: page.replace(
+                    "<td>Positive &amp; Safer Training Ltd</td>",
+                    "<td>Positive &amp; Safer Training Ltd\x1b[2K</td>",
+                ),
+            ),
+        ),
+        "certified training provider holds a terminal escape sequence ('[2K')",
+    ),
+}
+
+
 def sync_broken_site(
     engine: Engine,
     settings: Settings,
@@ -254,6 +335,18 @@ def test_a_listing_that_looks_wrong_is_rejected_and_leaves_the_mirror_unchanged(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     assert_refused(engine, settings, site, fault, monkeypatch, SyncOutcome.REJECTED)
+
+
+@pytest.mark.parametrize("fault", HOSTILE_TEXT_FAULTS.values(), ids=HOSTILE_TEXT_FAULTS.keys())
+def test_an_entry_whose_text_could_inject_is_rejected_and_leaves_the_mirror_unchanged(
+    engine: Engine,
+    settings: Settings,
+    site: LocalServer,
+    fault: Fault,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert_refused(engine, settings, site, fault, monkeypatch, SyncOutcome.REJECTED)
+    assert "entries are incomplete or malformed" in (runs(engine)[-1].reason or "")
 
 
 def test_the_failing_response_itself_is_kept_byte_for_byte(
