@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Container, Iterable
+from collections.abc import Container, Iterable, Sequence
 
 from fastapi import Request, Response
 from starlette.datastructures import QueryParams
@@ -89,3 +89,40 @@ async def require_json(request: Request) -> None:
         raise ServiceError(
             "the request body must be application/json", code="unsupported_media_type", status=415
         )
+
+
+def _ranges(accept: str) -> list[tuple[str, float]]:
+    """The media ranges of an Accept header with their q-values (a bad q counts as 0)."""
+    ranges = []
+    for part in accept.split(","):
+        media, *params = (piece.strip() for piece in part.split(";"))
+        quality = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if media:
+            ranges.append((media.lower(), quality))
+    return ranges
+
+
+def preferred_type(accept: str | None, offered: Sequence[str]) -> str:
+    """The offered media type the Accept header ranks highest (RFC 9110 section 12.5.1:
+    the most specific range decides each type's q; ties go to the first offered)."""
+    if not accept:
+        return offered[0]
+    ranges = _ranges(accept)
+
+    def quality(media: str) -> float:
+        kind = media.split("/")[0] + "/*"
+        for pattern in (media, kind, "*/*"):
+            found = [q for m, q in ranges if m == pattern]
+            if found:
+                return max(found)
+        return 0.0
+
+    best = max(offered, key=lambda media: (quality(media), -offered.index(media)))
+    return best if quality(best) > 0 else offered[0]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -11,9 +11,20 @@ from fastapi.concurrency import run_in_threadpool
 from app.auth.dependencies import ReadAccess
 from app.checks.snapshot import LISTED
 from app.checks.verdicts import Clock, organisation_out, register_stamp
-from app.deps import SessionDep, SettingsDep, SnapshotDep
+from app.deps import EngineDep, SessionDep, SettingsDep, SnapshotDep
 from app.errors import NotFound
-from app.register import queries
+from app.register import changes, queries
+from app.register.export import (
+    CHANGE_COLUMNS,
+    CSV_MEDIA_TYPE,
+    ORGANISATION_COLUMNS,
+    ExportFormat,
+    change_rows,
+    csv_response,
+    organisation_rows,
+    wants_csv,
+)
+from app.register.filters import filter_organisations
 from app.register.http import (
     MAX_PAGE_SIZE,
     NOT_READY,
@@ -25,6 +36,7 @@ from app.register.http import (
     problem_doc,
     query_link,
 )
+from app.register.params import ChangeFilterDep, OrganisationFilterDep
 from app.register.schemas import (
     ChangeLinks,
     ChangePage,
@@ -38,48 +50,88 @@ from app.web import make_etag, not_modified
 router = APIRouter(prefix="/v1", tags=["register"])
 
 
+ORGANISATIONS_CSV = (
+    "\ufeffid,name,listed_name,status,trading_names,former_names,certificate_number,"
+    "certified_on,valid_until,settings,regions,website,parent_id,parent_name,approved_on,note,"
+    "extra,source_url,first_seen_at,updated_at,removed_at\r\n"
+    "5,'+Positive Minds Training,'+Positive Minds Training,certified,,,ACT6449,2021-02-10,"
+    "2024-03-08,Health; Social care; Education,London; Scotland,"
+    "https://www.positivemindstraining.example.org.uk/,,,,,,"
+    "https://bildact.org.uk/certified-organisations/,2026-12-02T09:54:21.965455Z,"
+    "2026-12-02T09:54:21.965455Z,\r\n"
+)
+CHANGES_CSV = (
+    "\ufeffid,observed_at,effective_on,kind,organisation_id,organisation_name,status_before,"
+    "status_after,changed_fields,changes,registry_version\r\n"
+    "412,2026-02-01T03:00:09Z,2026-01-05,status_changed,57,Positive Bridges Consulting Ltd,"
+    'working_towards,certified,certified_on; note,"{""certified_on"": [null, ""2026-01-05""], '
+    '""note"": [""Expected 2026"", null]}",2\r\n'
+)
+
+
+def csv_doc(example: str, what: str) -> dict[int | str, dict[str, Any]]:
+    """The CSV alternative of a list's 200 response, for the OpenAPI document."""
+    return {
+        200: {
+            "description": f"{what}. With `format=csv` or `Accept: text/csv`: every row as CSV, "
+            "without the page limit.",
+            "content": {CSV_MEDIA_TYPE: {"schema": {"type": "string"}, "example": example}},
+        }
+    }
+
+
+FormatParam = Annotated[
+    ExportFormat | None,
+    Query(
+        alias="format",
+        description="json (default) or csv: every matching row, streamed, without the page "
+        "limit. Without it, `Accept: text/csv` asks for CSV.",
+    ),
+]
+
+
 @router.get(
     "/organisations",
     operation_id="list_organisations",
-    summary="Search and browse organisations",
+    summary="Search, filter and export organisations",
     response_model=OrganisationPage,
-    responses={**READ_ERRORS, **invalid_doc("validation_error, invalid_query"), **NOT_READY},
+    responses={
+        **csv_doc(ORGANISATIONS_CSV, "One page of organisations"),
+        **READ_ERRORS,
+        **invalid_doc("validation_error, invalid_query, invalid_filter"),
+        **NOT_READY,
+    },
 )
 async def list_organisations(
     request: Request,
     response: Response,
     snapshot: SnapshotDep,
     settings: SettingsDep,
+    engine: EngineDep,
     client: ReadAccess,
-    q: Annotated[
-        str | None,
-        Query(
-            description="Text anywhere in any known name (listed, trading, former); "
-            "case, accents, punctuation and legal forms (Ltd/Limited) are ignored.",
-        ),
-    ] = None,
-    status: Annotated[
-        list[StatusFilter] | None,
-        Query(description="Only these statuses (repeatable). Default: every listed status."),
-    ] = None,
+    chosen: OrganisationFilterDep,
     page: Page = 1,
     page_size: PageSize = 50,
+    export: FormatParam = None,
 ) -> OrganisationPage | Response:
-    """Organisations in name order, filtered by name text and status, one page at a time."""
-    search = queries.validate_search(q)
-    statuses = frozenset(s.value for s in status) if status else LISTED
+    """Organisations in name order, filtered, one page at a time (JSON) or all at once (CSV)."""
+    as_csv = wants_csv(request, export)
     stamp = register_stamp(snapshot, Clock.for_settings(settings))
     # The links echo the caller's parameters, so the raw query string is part of the tag.
-    etag = make_etag("organisations", stamp, request.url.path, request.url.query)
+    etag = make_etag("organisations", stamp, request.url.path, request.url.query, as_csv)
+    response.headers["Vary"] = "Accept"
     if cached := not_modified(request, response, etag):
         return cached
     # Milliseconds of CPU on a large register (and the index build on a new snapshot):
     # keep it off the event loop.
-    found = await run_in_threadpool(queries.search_organisations, snapshot, search, statuses)
+    found = await run_in_threadpool(filter_organisations, snapshot, chosen)
+    if as_csv:
+        rows = organisation_rows(engine, [view.id for view in found])
+        return csv_response(ORGANISATION_COLUMNS, rows, "organisations.csv", etag)
     pages = math.ceil(len(found) / page_size)
-    chosen = found[(page - 1) * page_size : page * page_size]
+    chosen_page = found[(page - 1) * page_size : page * page_size]
     return OrganisationPage(
-        items=[organisation_out(snapshot, view) for view in chosen],
+        items=[organisation_out(snapshot, view) for view in chosen_page],
         total=len(found),
         page=page,
         page_size=page_size,
@@ -124,6 +176,7 @@ def get_organisation(
     summary="Changes observed in a time window",
     response_model=ChangePage,
     responses={
+        **csv_doc(CHANGES_CSV, "One page of changes"),
         **READ_ERRORS,
         **invalid_doc("invalid_date, invalid_date_range, invalid_cursor, validation_error"),
     },
@@ -133,36 +186,32 @@ def list_changes(
     response: Response,
     session: SessionDep,
     settings: SettingsDep,
+    engine: EngineDep,
     client: ReadAccess,
-    since: Annotated[
-        str | None,
-        Query(
-            description="Start, inclusive: YYYY-MM-DD (midnight UTC) or a date-time "
-            "with a time zone. Default: the beginning."
-        ),
-    ] = None,
-    until: Annotated[
-        str | None,
-        Query(description="End, exclusive, written like `since`. Default: no end."),
-    ] = None,
+    chosen: ChangeFilterDep,
     cursor: Annotated[str | None, Query(description="From a previous page's next_cursor.")] = None,
     page_size: Annotated[
         int, Query(ge=1, le=MAX_PAGE_SIZE, description=f"Changes per page, 1-{MAX_PAGE_SIZE}.")
     ] = 100,
+    export: FormatParam = None,
 ) -> ChangePage | Response:
     """Every added, status change, rename, detail change and removal, oldest first."""
-    window = queries.ChangeWindow.parse(since, until)
-    after = queries.decode_cursor(cursor) if cursor else None
+    after = changes.decode_cursor(cursor) if cursor else None
+    as_csv = wants_csv(request, export)
     stamp = queries.read_stamp(session, Clock.for_settings(settings))
-    etag = make_etag("changes", stamp, request.url.path, request.url.query)
+    etag = make_etag("changes", stamp, request.url.path, request.url.query, as_csv)
+    response.headers["Vary"] = "Accept"
     if cached := not_modified(request, response, etag):
         return cached
-    items = queries.list_changes(session, window, after, page_size + 1)
-    next_cursor = queries.encode_cursor(items[page_size - 1]) if len(items) > page_size else None
+    if as_csv:
+        rows = change_rows(engine, chosen, after)
+        return csv_response(CHANGE_COLUMNS, rows, "changes.csv", etag)
+    items = changes.list_changes(session, chosen, after, page_size + 1)
+    next_cursor = changes.encode_cursor(items[page_size - 1]) if len(items) > page_size else None
     return ChangePage(
         items=items[:page_size],
-        since=window.since,
-        until=window.until,
+        since=chosen.window.since,
+        until=chosen.window.until,
         next_cursor=next_cursor,
         links=ChangeLinks(
             self=query_link(request),
