@@ -19,6 +19,9 @@ path (GET /v1/check) does its own checks. A guard:
   (commas and brackets, counted as the bytes arrive): json.loads runs on the event loop,
   and two megabytes of `[[],[],...]` took it 200 ms, while two megabytes of names take a
   few (100,000 empty lists: 18 ms).
+
+A route whose auth dependency takes the key from the query string as well (KEY_IN_QUERY:
+/reconcile, for OpenRefine) has it checked the same way, before the body.
 """
 
 from __future__ import annotations
@@ -37,9 +40,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.auth.dependencies import (
     AUTH_DEPENDENCIES,
+    KEY_IN_QUERY,
     authenticate_for,
     key_headers,
     presented_key,
+    presented_key_or_query_key,
 )
 from app.errors import HttpProblem
 from app.web import raw_headers, refuse_repeated
@@ -59,6 +64,8 @@ class RouteRules:
     """The route's auth dependency (a key of AUTH_DEPENDENCIES), if it has one."""
     body_limit: int
     """Largest body accepted, in bytes."""
+    key_in_query: bool = False
+    """The auth dependency also takes the key from the `api_key` query parameter."""
 
 
 def _too_large(limit: int) -> HttpProblem:
@@ -137,7 +144,10 @@ class RouteGuard:
         auth = self.rules.auth
         if auth is None or auth in scope["app"].dependency_overrides:
             return
-        key = presented_key(key_headers(scope["headers"]))
+        if self.rules.key_in_query:
+            key = presented_key_or_query_key(scope)
+        else:
+            key = presented_key(key_headers(scope["headers"]))
         await authenticate_for(Request(scope), key, AUTH_DEPENDENCIES[auth])
 
 
@@ -170,7 +180,7 @@ def route_rules(route: APIRoute, default_body_limit: int) -> RouteRules:
     }
     auth = next((d.call for d in dependants if d.call in AUTH_DEPENDENCIES), None)
     limit = route.max_body_size if route.max_body_size is not None else default_body_limit
-    return RouteRules(tuple(sorted(single)), auth, limit)
+    return RouteRules(tuple(sorted(single)), auth, limit, key_in_query=auth in KEY_IN_QUERY)
 
 
 def guard_routes(app: FastAPI, default_body_limit: int) -> None:

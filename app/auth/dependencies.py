@@ -12,20 +12,23 @@ from typing import Annotated, Any
 
 import structlog
 from fastapi import Depends, Request, Security
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyHeader, APIKeyQuery, HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
+from starlette.datastructures import QueryParams
 from starlette.types import Scope as AsgiScope
 
 from app.auth.failures import AuthFailures
 from app.auth.keys import ApiClient, KeyCache, KeyHasher, Scope
 from app.config import Settings
-from app.errors import Forbidden, Unauthorized
+from app.errors import Forbidden, InvalidInput, Unauthorized
 from app.ops.ratelimit import RateLimiter, enforce_rate_limit
 from app.web import RepeatedHeader, raw_headers
 
 __all__ = [
     "ANONYMOUS",
     "AUTH_DEPENDENCIES",
+    "KEY_IN_QUERY",
+    "QUERY_KEY",
     "READ_SECURITY",
     "AdminAccess",
     "ApiClient",
@@ -37,9 +40,12 @@ __all__ = [
     "get_key_cache",
     "key_headers",
     "presented_key",
+    "presented_key_or_query_key",
     "read_access_from_headers",
+    "read_access_with_query_key",
     "require_admin",
     "require_read",
+    "require_read_query_key",
     "require_watch",
 ]
 
@@ -53,7 +59,19 @@ api_key_header = APIKeyHeader(
 bearer = HTTPBearer(
     scheme_name="Bearer", auto_error=False, description="The same API key as a bearer token."
 )
+QUERY_KEY = "api_key"
+# Only for clients that cannot send headers (OpenRefine, see app/reconcile): a key in a URL
+# is kept in their settings and history, so such routes are read-only. The access log and
+# the metrics never record query strings (tests/reconcile/test_access.py).
+api_key_query = APIKeyQuery(
+    name=QUERY_KEY,
+    scheme_name="ApiKeyQuery",
+    auto_error=False,
+    description="The same API key as the `api_key` query parameter, for clients that cannot "
+    "send headers (OpenRefine): accepted by /reconcile only. Use a read-scope key.",
+)
 ApiKeyHeader = Annotated[str | None, Security(api_key_header)]
+ApiKeyInQuery = Annotated[str | None, Security(api_key_query)]
 BearerHeader = Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]
 
 
@@ -84,6 +102,36 @@ def presented_key(headers: Mapping[bytes, str]) -> str | None:
             headers={"WWW-Authenticate": f'{CHALLENGE}, error="invalid_request"'},
         )
     return header_key or bearer_key
+
+
+def query_key(scope: AsgiScope) -> str | None:
+    """The key in the `api_key` query parameter, or None; a 422 when it is repeated."""
+    raw = scope.get("query_string")
+    if not raw or QUERY_KEY.encode() not in raw:
+        return None
+    values = QueryParams(raw).getlist(QUERY_KEY)
+    if len(values) > 1:
+        raise InvalidInput(
+            f"the {QUERY_KEY} parameter is repeated: send one key, once",
+            code="repeated_parameter",
+        )
+    return values[0] if values and values[0] else None
+
+
+def presented_key_or_query_key(scope: AsgiScope) -> str | None:
+    """The key in the headers (see presented_key) or in the `api_key` query parameter.
+
+    Raises Unauthorized when both carry a key and the keys differ or a key header is
+    repeated; InvalidInput when `api_key` is.
+    """
+    header_key = presented_key(key_headers(scope["headers"]))
+    in_query = query_key(scope)
+    if header_key and in_query and header_key != in_query:
+        raise Unauthorized(
+            f"the headers and the {QUERY_KEY} parameter carry different keys",
+            headers={"WWW-Authenticate": f'{CHALLENGE}, error="invalid_request"'},
+        )
+    return header_key or in_query
 
 
 def key_headers(raw: Iterable[tuple[bytes, bytes]], *also: bytes) -> dict[bytes, str]:
@@ -193,6 +241,22 @@ async def read_access_from_headers(
     return await _authorise(request, presented_key(headers), Scope.READ)
 
 
+async def require_read_query_key(
+    request: Request,
+    header_key: ApiKeyHeader,
+    credentials: BearerHeader,
+    in_query: ApiKeyInQuery,
+) -> ApiClient:
+    """`require_read`, also taking the key from the `api_key` query parameter."""
+    return await _authorise(request, presented_key_or_query_key(request.scope), Scope.READ)
+
+
+async def read_access_with_query_key(request: Request) -> ApiClient:
+    """`require_read_query_key` without dependency injection, for a route that needs a key
+    only for some requests (the reconciliation manifest is public)."""
+    return await _authorise(request, presented_key_or_query_key(request.scope), Scope.READ)
+
+
 # The OpenAPI security requirement of every read operation (either scheme will do).
 READ_SECURITY: list[dict[str, list[str]]] = [
     {api_key_header.scheme_name: []},
@@ -217,10 +281,20 @@ async def require_watch(
 # The scope each auth dependency demands (app/route_guard.py checks keys before bodies).
 AUTH_DEPENDENCIES: dict[Callable[..., Any], Scope] = {
     require_read: Scope.READ,
+    require_read_query_key: Scope.READ,
     require_watch: Scope.WATCH,
     require_admin: Scope.ADMIN,
 }
 
+# The auth dependencies that also take the key from the query string.
+KEY_IN_QUERY: frozenset[Callable[..., Any]] = frozenset({require_read_query_key})
+# The OpenAPI security requirement of the operations that take a key in the query as well.
+READ_SECURITY_WITH_QUERY_KEY: list[dict[str, list[str]]] = [
+    *READ_SECURITY,
+    {api_key_query.scheme_name: []},
+]
+
 ReadAccess = Annotated[ApiClient, Depends(require_read)]
+ReadAccessQueryKey = Annotated[ApiClient, Depends(require_read_query_key)]
 WatchAccess = Annotated[ApiClient, Depends(require_watch)]
 AdminAccess = Annotated[ApiClient, Depends(require_admin)]
