@@ -27,6 +27,7 @@ from app.ops.docs import install_docs
 from app.ops.middleware import install_middleware
 from app.ops.router import router as ops_router
 from app.ops.scheduler import start_scheduler
+from app.reconcile.router import router as reconcile_router
 from app.register.atom import router as atom_router
 from app.register.background import BackgroundSyncs
 from app.register.router import router as register_router
@@ -153,6 +154,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runs_router,
         watches_router,
         webhooks_router,
+        reconcile_router,
     )
     for router in (*routers, ops_router):
         add_routes(app, router)
