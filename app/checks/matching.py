@@ -9,12 +9,14 @@ string scores alone cannot tell "St Mary's" from "St Mark's".
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from itertools import count, islice
 
 from app.checks.forms import read_written_name
 from app.checks.match_results import MATCHED, NEEDS_REVIEW, NOT_LISTED, Candidate, MatchResult
 from app.checks.normalise import compact_key, drop_mistyped_legal_form, fold_text, normalise_name
+from app.checks.scoring import NameScorer
 from app.checks.shortlist import closest
 from app.checks.similarity import Verdict, WordStats
 from app.checks.written import resolve_written
@@ -59,6 +61,7 @@ class _Name:
     name: IndexName
     words: tuple[str, ...]
     compounds: tuple[str, ...]  # the words with hyphenated parts joined ("safehands")
+    position: int = -1  # among all the index's names: its row in the index's NameScorer
 
     def candidate(self, score: float) -> Candidate:
         e = self.entry
@@ -111,12 +114,18 @@ class MatchIndex:
     _keys: list[str]  # the exact keys, in the order rapidfuzz reports them
     _postings: dict[str, tuple[int, ...]]  # word -> positions in _keys, for rarer words
     _stats: WordStats
+    _scorer: NameScorer
     _size: int
 
     @classmethod
     def build(cls, entries: Iterable[IndexEntry]) -> MatchIndex:
         """Index every known name of every organisation."""
         exact, df, size = _collect(entries)
+        counter = count()
+        exact = {
+            key: tuple(replace(item, position=next(counter)) for item in items)
+            for key, items in exact.items()
+        }
         compact: dict[str, dict[int, _Name]] = defaultdict(dict)
         postings: dict[str, list[int]] = defaultdict(list)
         for i, (key, items) in enumerate(exact.items()):
@@ -124,13 +133,15 @@ class MatchIndex:
                 _keep_best(compact[compact_key(key)], item)
             for word in set(key.split()):
                 postings[word].append(i)
-        compounds = (w for items in exact.values() for item in items for w in item.compounds)
+        names = [item for items in exact.values() for item in items]
+        stats = WordStats.of(df, size, (w for item in names for w in item.compounds))
         return cls(
             exact,
             {key: tuple(slot.values()) for key, slot in compact.items()},
             list(exact),
             {w: tuple(ix) for w, ix in postings.items() if len(ix) <= _POSTINGS_CAP},
-            WordStats.of(df, size, compounds),
+            stats,
+            NameScorer([item.words for item in names], stats),
             size,
         )
 
@@ -192,10 +203,15 @@ class MatchIndex:
         query = drop_mistyped_legal_form(_words(key))
         ranked = self._rank(query, drop_mistyped_legal_form(compounds), close)
         candidates = tuple(
-            item.candidate(v.score)
-            for v, item in ranked
-            if v.aligned or v.score >= _CANDIDATE_FLOOR
-        )[:_MAX_CANDIDATES]
+            islice(
+                (
+                    item.candidate(v.score)
+                    for v, item in ranked
+                    if v.aligned or v.score >= _CANDIDATE_FLOOR
+                ),
+                _MAX_CANDIDATES,
+            )
+        )
         aligned = [vi for vi in ranked if vi[0].aligned]
         if len(aligned) > 1:
             return _review(candidates, f"close to {len(aligned)} organisations")
@@ -208,26 +224,65 @@ class MatchIndex:
             if verdict.score >= _REVIEW_FLOOR and self._stats.shares_distinctive_word(
                 query, item.words
             ):
-                return _review(candidates, self._stats.compare(query, item.words, True).note)
+                note = self._stats.judge(query, item.words, verdict.score, True).note
+                return _review(candidates, note)
         return _not_listed("no registered name is close")
 
     def _rank(
         self, query: tuple[str, ...], compounds: tuple[str, ...], close: list[int]
     ) -> list[tuple[Verdict, _Name]]:
-        """Each shortlisted organisation's best name, aligned ones first, then by score."""
-        best: dict[int, tuple[Verdict, _Name]] = {}
-        for item in self._shortlist(close, query):
-            verdict = self._stats.compare(query, item.words)
-            if not verdict.aligned and compounds != query:
-                # "Safe-Hadns" is a slip in the long word "Safe-Hands", not in "Hands".
-                joined = self._stats.compare(compounds, item.compounds)
-                verdict = joined if joined.aligned else verdict
-            held = best.get(item.entry.organisation_id)
-            if held is None or (verdict.aligned, verdict.score) > (held[0].aligned, held[0].score):
-                best[item.entry.organisation_id] = (verdict, item)
-        return sorted(
-            best.values(), key=lambda vi: (-vi[0].aligned, -vi[0].score, vi[1].entry.name)
-        )
+        """Each shortlisted organisation's best name, aligned ones first, then by score: every
+        aligned organisation, and the best few of the others (all the fuzzy step looks at)."""
+        items = self._shortlist(close, query)
+        positions = [item.position for item in items]
+        scores = self._scorer.scores(query, positions)
+        aligned: dict[int, tuple[Verdict, _Name]] = {}
+        for i in self._alignable(query, compounds, items, positions):
+            verdict = self._verdict(query, compounds, items[i], scores[i])
+            held = aligned.get(items[i].entry.organisation_id)
+            if verdict.aligned and (held is None or verdict.score > held[0].score):
+                aligned[items[i].entry.organisation_id] = (verdict, items[i])
+        return sorted(aligned.values(), key=_rank_key) + self._best_others(items, scores, aligned)
+
+    def _alignable(
+        self, query: tuple[str, ...], compounds: tuple[str, ...], items: list[_Name], at: list[int]
+    ) -> list[int]:
+        """The items that may align: only names of as many words (or compounds) can."""
+        if compounds != query:
+            return list(range(len(items)))
+        return self._scorer.of_length(at, len(query))
+
+    def _best_others(
+        self, items: list[_Name], scores: list[float], aligned: Mapping[int, object]
+    ) -> list[tuple[Verdict, _Name]]:
+        """The best-scoring organisations that did not align, one name each (its best), as
+        many as become candidates, ties by name."""
+        best: dict[int, int] = {}
+        for i in sorted(range(len(items)), key=lambda i: -scores[i]):
+            org = items[i].entry.organisation_id
+            if len(best) >= _MAX_CANDIDATES and scores[i] < scores[list(best.values())[-1]]:
+                break
+            if org not in aligned and org not in best:
+                best[org] = i
+        ranked = [(Verdict(scores[i], False, ""), items[i]) for i in best.values()]
+        return sorted(ranked, key=_rank_key)[:_MAX_CANDIDATES]
+
+    def _verdict(
+        self, query: tuple[str, ...], compounds: tuple[str, ...], item: _Name, score: float
+    ) -> Verdict:
+        """Aligned or not (only names of as many words can be); the score is known."""
+        if len(item.words) == len(query):
+            verdict = self._stats.judge(query, item.words, score)
+            if verdict.aligned:
+                return verdict
+        # "Safe-Hadns" is a slip in the long word "Safe-Hands", not in "Hands".
+        if (
+            compounds != query
+            and len(item.compounds) == len(compounds)
+            and self._stats.judge(compounds, item.compounds, 0.0).aligned
+        ):
+            return self._stats.compare(compounds, item.compounds)
+        return Verdict(score, False, "")
 
     def _shortlist(self, close: list[int], query: tuple[str, ...]) -> list[_Name]:
         """Names close as whole strings, plus names sharing a distinctive query word."""
@@ -236,6 +291,10 @@ class MatchIndex:
             if word not in self._stats.generic:
                 positions.update(self._postings.get(word, ()))
         return [item for i in positions for item in self._exact[self._keys[i]]]
+
+
+def _rank_key(ranked: tuple[Verdict, _Name]) -> tuple[float, str]:
+    return -ranked[0].score, ranked[1].entry.name
 
 
 def _exact_result(items: tuple[_Name, ...], reason: str) -> MatchResult:

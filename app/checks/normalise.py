@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from functools import lru_cache
 
+import numpy as np
 from anyascii import anyascii
+from rapidfuzz import process
 from rapidfuzz.distance import Indel, Levenshtein
 
 # Removed before NFKC, because NFKC turns "™" into "TM" and anyascii turns "®" into "(R)".
@@ -174,14 +177,26 @@ def typo_shaped(a: str, b: str) -> bool:
     return shortest >= _MIN_LEN_EDIT and a[0] == b[0] and Levenshtein.distance(a, b) == 1
 
 
-@lru_cache(maxsize=1 << 16)
-def word_similarity(a: str, b: str) -> float:
-    """How alike two words are, 0..1 (cached: a register repeats its words a lot)."""
-    if a == b:
-        return 1.0
-    if typo_shaped(a, b):
-        return _TYPO_WORD_SIMILARITY
-    return Indel.normalized_similarity(a, b) ** 2  # squared: shared letters alone mean little
+def word_similarities(words: Sequence[str], vocabulary: Sequence[str]) -> np.ndarray:
+    """How alike each of `words` is to each word of `vocabulary`, 0..1 (a len(words) x
+    len(vocabulary) matrix): 1 for the same word, a fixed credit for a typo-shaped pair, else
+    the squared Indel similarity (squared: shared letters alone mean little).
+
+    One C call scores every pair; typo_shaped is asked only of the pairs one or two
+    insertions or deletions apart, which every typo-shaped pair is (a swap or a substitution
+    is two, a doubled letter one).
+    """
+    distances = process.cdist(words, vocabulary, scorer=Indel.distance, processor=None)
+    lengths = np.add.outer(
+        np.fromiter(map(len, words), np.int64, len(words)),
+        np.fromiter(map(len, vocabulary), np.int64, len(vocabulary)),
+    )
+    similar = 1.0 - np.divide(distances, lengths, out=np.zeros(lengths.shape), where=lengths > 0)
+    similar **= 2
+    for i, j in zip(*np.nonzero((distances > 0) & (distances <= 2)), strict=True):
+        if typo_shaped(words[i], vocabulary[j]):
+            similar[i, j] = _TYPO_WORD_SIMILARITY
+    return similar
 
 
 def drop_mistyped_legal_form(words: tuple[str, ...]) -> tuple[str, ...]:

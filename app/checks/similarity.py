@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from rapidfuzz.distance import Indel
 
-from app.checks.normalise import typo_shaped, word_similarity
+from app.checks.normalise import typo_shaped, word_similarities
 
 # Words that say what kind of body an organisation is, not which one it is.
 ORGANISATION_TYPE_WORDS = frozenset(
@@ -64,32 +65,33 @@ class WordStats:
         return cls(generic, weights, unknown, frozenset(df).union(compounds))
 
     def similarity(self, query: tuple[str, ...], name: tuple[str, ...]) -> float:
-        """Identity-weighted F-score of the two word lists, 0..100.
+        """Identity-weighted F-score of the two word lists, 0..100 (see similarities)."""
+        return self.similarities(query, (name,))[0]
 
-        Precision is the weighted share of query words found (exactly or nearly) in the
-        name, recall the same the other way round; one pass over the word pairs gives both.
+    def similarities(self, query: tuple[str, ...], names: Sequence[tuple[str, ...]]) -> list[float]:
+        """The identity-weighted F-score of the query against each name, 0..100.
+
+        Every name's words are scored against the query's at once (see f_scores): a name
+        is a row of positions into the names' shared vocabulary.
         """
-        if not query or not name:
-            return 0.0
-        best_q = [0.0] * len(query)
-        best_n = [0.0] * len(name)
-        for i, q in enumerate(query):
-            for j, n in enumerate(name):
-                s = 1.0 if q == n else word_similarity(q, n)
-                if s > best_q[i]:
-                    best_q[i] = s
-                if s > best_n[j]:
-                    best_n[j] = s
-        p, r = self._covered(query, best_q), self._covered(name, best_n)
-        return 200 * p * r / (p + r) if p + r else 0.0
+        if not query or not names:
+            return [0.0] * len(names)
+        vocabulary = list(dict.fromkeys(w for name in names for w in name))
+        position = {w: i for i, w in enumerate(vocabulary)}
+        rows = padded_rows([[position[w] for w in name] for name in names], len(vocabulary))
+        alike = np.zeros((len(query), len(vocabulary) + 1))
+        if vocabulary:
+            alike[:, :-1] = word_similarities(query, vocabulary)
+        weights = np.array([*map(self.weight, vocabulary), 0.0])[rows]
+        return f_scores(alike[:, rows], weights, self.query_weights(query)).tolist()
 
-    def _covered(self, words: tuple[str, ...], best: list[float]) -> float:
-        total = got = 0.0
-        for word, s in zip(words, best, strict=True):
-            weight = self.weights.get(word, self.unknown_weight)
-            total += weight
-            got += weight * s
-        return got / total if total else 0.0
+    def query_weights(self, query: Sequence[str]) -> np.ndarray:
+        """The weight of each query word, as an array."""
+        return np.fromiter(map(self.weight, query), np.float64, len(query))
+
+    def weight(self, word: str) -> float:
+        """How much identity a word carries in this register."""
+        return self.weights.get(word, self.unknown_weight)
 
     def shares_distinctive_word(self, query: tuple[str, ...], name: tuple[str, ...]) -> bool:
         """True when a non-generic query word is (nearly) one of the name's words."""
@@ -103,7 +105,12 @@ class WordStats:
         self, query: tuple[str, ...], name: tuple[str, ...], explain: bool = False
     ) -> Verdict:
         """Score and align; the note of a failed alignment is written only when asked for."""
-        score = self.similarity(query, name)
+        return self.judge(query, name, self.similarity(query, name), explain)
+
+    def judge(
+        self, query: tuple[str, ...], name: tuple[str, ...], score: float, explain: bool = False
+    ) -> Verdict:
+        """The verdict on a pair whose score is known: aligned or not, and why."""
         if len(query) != len(name):
             return Verdict(score, False, _word_count_note(query, name) if explain else "")
         diffs = [(q, n) for q, n in zip(query, name, strict=True) if q != n]
@@ -121,6 +128,30 @@ class WordStats:
             return Verdict(score, False, f"{len(diffs)} words differ, e.g. '{q}' vs '{n}'")
         label = "generic" if n in self.generic else "distinctive"
         return Verdict(score, False, f"differs in {label} word '{q}' vs '{n}'")
+
+
+def padded_rows(positions: Sequence[Sequence[int]], pad: int) -> np.ndarray:
+    """Rows of word positions, padded with `pad`: the position of a column that matches
+    nothing and weighs nothing."""
+    rows = np.full((len(positions), max(map(len, positions), default=0) or 1), pad, np.intp)
+    for r, row in enumerate(positions):
+        rows[r, : len(row)] = row
+    return rows
+
+
+def f_scores(pairs: np.ndarray, weights: np.ndarray, query_weights: np.ndarray) -> np.ndarray:
+    """Identity-weighted F-scores, 0..100, of one query against many names.
+
+    `pairs[i, n, j]` is how alike query word i is to word j of name n (0 for padding);
+    `weights[n, j]` is that word's weight (0 for padding). Precision is the weighted share
+    of query words found (exactly or nearly) in the name, recall the same the other way.
+    """
+    precision = query_weights @ pairs.max(axis=2) / query_weights.sum()
+    totals = weights.sum(axis=1)
+    found = (weights * pairs.max(axis=0)).sum(axis=1)
+    recall = np.divide(found, totals, out=np.zeros(len(totals)), where=totals > 0)
+    both = precision + recall
+    return np.divide(200 * precision * recall, both, out=np.zeros(len(both)), where=both > 0)
 
 
 def _word_count_note(query: tuple[str, ...], name: tuple[str, ...]) -> str:
