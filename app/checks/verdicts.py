@@ -50,17 +50,27 @@ def is_stale(snapshot: Snapshot, clock: Clock) -> bool:
 
 
 def register_stamp(snapshot: Snapshot, clock: Clock) -> RegisterStamp:
-    """Version and freshness of the snapshot that answered."""
-    return RegisterStamp(
-        version=snapshot.info.version,
-        last_synced_at=snapshot.info.last_synced_at,
-        source_url=snapshot.info.source_url,
-        stale=is_stale(snapshot, clock),
+    """Version and freshness of the snapshot that answered (one object per freshness: the
+    answers of a snapshot share it, as they share organisations; nothing mutates them)."""
+    stale = is_stale(snapshot, clock)
+    return snapshot.memo(
+        ("register_stamp", stale),
+        lambda: RegisterStamp(
+            version=snapshot.info.version,
+            last_synced_at=snapshot.info.last_synced_at,
+            source_url=snapshot.info.source_url,
+            stale=stale,
+        ),
     )
 
 
 def organisation_out(snapshot: Snapshot, org: OrganisationView) -> OrganisationOut:
-    """The public view of an organisation, with its parent resolved."""
+    """The public view of an organisation, with its parent resolved (built once per
+    snapshot: every answer naming the organisation shares it)."""
+    return snapshot.memo(("organisation_out", org.id), lambda: _organisation_out(snapshot, org))
+
+
+def _organisation_out(snapshot: Snapshot, org: OrganisationView) -> OrganisationOut:
     parent = snapshot.organisations.get(org.parent_id) if org.parent_id else None
     return OrganisationOut(
         **organisation_fields(org, list(org.names)),
