@@ -30,6 +30,7 @@ from app.ops.scheduler import start_scheduler
 from app.reconcile.router import router as reconcile_router
 from app.register.atom import router as atom_router
 from app.register.background import BackgroundSyncs
+from app.register.history_router import router as history_router
 from app.register.router import router as register_router
 from app.register.runs_router import router as runs_router
 from app.route_guard import guard_routes
@@ -151,6 +152,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         files_router,
         register_router,
         atom_router,
+        history_router,
         runs_router,
         watches_router,
         webhooks_router,

@@ -24,6 +24,7 @@ from app.db import transaction
 from app.files.writing import neutralise
 from app.models import Organisation, OrganisationEvent
 from app.register import changes
+from app.register.history import PeriodCount
 from app.register.queries import consistent_read
 from app.web import CACHE_CONTROL, preferred_type
 
@@ -67,6 +68,17 @@ CHANGE_COLUMNS = (
     "changed_fields",
     "changes",
     "registry_version",
+)
+
+HISTORY_COLUMNS = (
+    "start",
+    "end",
+    "counted_at",
+    "certified",
+    "affiliate",
+    "working_towards",
+    "removed",
+    "listed_total",
 )
 
 
@@ -183,3 +195,10 @@ def csv_response(
     if etag is not None:
         headers["ETag"] = etag
     return StreamingResponse(csv_chunks(columns, rows), media_type=CSV_MEDIA_TYPE, headers=headers)
+
+
+def history_rows(found: Iterable[PeriodCount]) -> Iterator[list[Any]]:
+    """Counts per period in HISTORY_COLUMNS order."""
+    for period in found:
+        counts = [period.counts.get(status, 0) for status in HISTORY_COLUMNS[3:7]]
+        yield [period.start, period.end, period.counted_at, *counts, period.listed]

@@ -69,6 +69,10 @@ class OrganisationFilter:
             valid_until_before=valid_until_before,
         )
 
+    def keeps_labels(self, view: OrganisationView) -> bool:
+        """True when the organisation serves one of the regions and settings asked for."""
+        return _any_label(view.regions, self.regions) and _any_label(view.settings, self.settings)
+
     def keeps(self, view: OrganisationView) -> bool:
         """True when the organisation passes every part but the name text."""
         before = self.valid_until_before
@@ -76,8 +80,7 @@ class OrganisationFilter:
             view.status in self.statuses
             and (self.parent_id is None or view.parent_id == self.parent_id)
             and (before is None or (view.valid_until is not None and view.valid_until < before))
-            and _any_label(view.regions, self.regions)
-            and _any_label(view.settings, self.settings)
+            and self.keeps_labels(view)
         )
 
 

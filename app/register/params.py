@@ -10,10 +10,19 @@ from fastapi import Depends, Query
 
 from app.models import EventKind
 from app.register.changes import ChangeFilter, ChangeWindow
+from app.register.export import ExportFormat
 from app.register.filters import OrganisationFilter, validate_labels
 from app.register.schemas import StatusFilter
 
 MAX_ID = 2**31 - 1
+FormatParam = Annotated[
+    ExportFormat | None,
+    Query(
+        alias="format",
+        description="json (default) or csv: every matching row, streamed, without the page "
+        "limit. Without it, `Accept: text/csv` asks for CSV.",
+    ),
+]
 Regions = Annotated[
     list[str] | None,
     Query(

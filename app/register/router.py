@@ -18,7 +18,6 @@ from app.register.export import (
     CHANGE_COLUMNS,
     CSV_MEDIA_TYPE,
     ORGANISATION_COLUMNS,
-    ExportFormat,
     change_rows,
     csv_response,
     organisation_rows,
@@ -36,7 +35,7 @@ from app.register.http import (
     problem_doc,
     query_link,
 )
-from app.register.params import ChangeFilterDep, OrganisationFilterDep
+from app.register.params import ChangeFilterDep, FormatParam, OrganisationFilterDep
 from app.register.schemas import (
     ChangeLinks,
     ChangePage,
@@ -78,16 +77,6 @@ def csv_doc(example: str, what: str) -> dict[int | str, dict[str, Any]]:
             "content": {CSV_MEDIA_TYPE: {"schema": {"type": "string"}, "example": example}},
         }
     }
-
-
-FormatParam = Annotated[
-    ExportFormat | None,
-    Query(
-        alias="format",
-        description="json (default) or csv: every matching row, streamed, without the page "
-        "limit. Without it, `Accept: text/csv` asks for CSV.",
-    ),
-]
 
 
 @router.get(
