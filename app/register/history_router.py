@@ -18,9 +18,9 @@ from app.register.export import (
     wants_csv,
 )
 from app.register.history import Interval, count_history
+from app.register.history_schemas import HistoryPeriod, RegisterHistory
 from app.register.http import NOT_READY, READ_ERRORS, invalid_doc
 from app.register.params import FormatParam, LabelFilterDep
-from app.register.schemas import HistoryPeriod, RegisterHistory
 from app.web import make_etag, not_modified
 
 router = APIRouter(prefix="/v1", tags=["register"])

@@ -24,7 +24,9 @@ from app.register.schemas import (
     EventOut,
     OrganisationDetail,
     OrganisationRef,
+    TimelineSpan,
 )
+from app.register.timeline import build_timeline
 
 MAX_QUERY_LENGTH = 300
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -165,7 +167,7 @@ def organisation_detail(
         select(OrganisationEvent)
         .where(OrganisationEvent.organisation_id == org.id)
         .order_by(OrganisationEvent.observed_at, OrganisationEvent.id)
-    )
+    ).all()
     names = [(entry["name"], entry["kind"]) for entry in org.names]
     return OrganisationDetail(
         **organisation_fields(org, names),
@@ -177,5 +179,16 @@ def organisation_detail(
         removed_at=org.removed_at,
         affiliates=[_ref(a) for a in affiliates],
         history=[event_out(e) for e in events],
+        timeline=[
+            TimelineSpan(
+                since=span.since,
+                until=span.until,
+                effective_on=span.effective_on,
+                event_kind=span.event_kind,
+                status=span.status,
+                **span.values,
+            )
+            for span in build_timeline(org, events)
+        ],
         register_=stamp,
     )

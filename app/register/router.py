@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse
 
 from app.auth.dependencies import ReadAccess
 from app.checks.snapshot import LISTED
@@ -34,6 +35,13 @@ from app.register.http import (
     page_links,
     problem_doc,
     query_link,
+)
+from app.register.page import (
+    HTML_MEDIA_TYPE,
+    PAGE_EXAMPLE,
+    page_headers,
+    render_organisation,
+    wants_html,
 )
 from app.register.params import ChangeFilterDep, FormatParam, OrganisationFilterDep
 from app.register.schemas import (
@@ -133,9 +141,14 @@ async def list_organisations(
 @router.get(
     "/organisations/{id}",
     operation_id="get_organisation",
-    summary="One organisation with its names, parent, affiliates and history",
+    summary="One organisation with its names, parent, affiliates, history and timeline",
     response_model=OrganisationDetail,
     responses={
+        200: {
+            "description": "The organisation. With `Accept: text/html` (a browser, OpenRefine's "
+            "view link): a plain, accessible page of the same.",
+            "content": {HTML_MEDIA_TYPE: {"schema": {"type": "string"}, "example": PAGE_EXAMPLE}},
+        },
         **READ_ERRORS,
         **invalid_doc("validation_error (id not a whole number from 1)"),
         404: problem_doc("organisation_not_found: no organisation has this id."),
@@ -149,13 +162,19 @@ def get_organisation(
     client: ReadAccess,
     id: Annotated[int, Path(ge=1, le=2**31 - 1, description="Organisation id.")],
 ) -> OrganisationDetail | Response:
-    """Every field of one organisation (removed ones too), with its full change history."""
+    """Every field of one organisation (removed ones too), with its full change history and
+    its timeline; as HTML for a browser."""
+    as_html = wants_html(request)
     stamp = queries.read_stamp(session, Clock.for_settings(settings))
-    if cached := not_modified(request, response, make_etag("organisation", stamp, id)):
+    response.headers["Vary"] = "Accept"
+    if cached := not_modified(request, response, make_etag("organisation", stamp, id, as_html)):
         return cached
     detail = queries.organisation_detail(session, id, stamp)
     if detail is None:
         raise NotFound(f"no organisation has id {id}", code="organisation_not_found")
+    if as_html:
+        headers = {**page_headers(), **response.headers}
+        return HTMLResponse(render_organisation(detail, stamp), headers=headers)
     return detail
 
 

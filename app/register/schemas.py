@@ -72,6 +72,51 @@ class EventOut(BaseModel):
     registry_version: int = Field(description="The registry version the change created.")
 
 
+class TimelineSpan(BaseModel):
+    """What the register said about an organisation from one observed change to the next."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "since": "2026-02-01T03:00:09Z",
+                    "until": None,
+                    "effective_on": "2026-01-05",
+                    "event_kind": "status_changed",
+                    "status": "certified",
+                    "name": "Positive Bridges Consulting Ltd",
+                    "listed_name": "Positive Bridges Consulting Ltd",
+                    "parent_name": None,
+                    "certificate_number": "ACT6120",
+                    "certified_on": "2026-01-05",
+                    "valid_until": "2029-01-04",
+                    "approved_on": None,
+                }
+            ]
+        }
+    )
+
+    since: dt.datetime = Field(description="When the mirror saw the change that began it (UTC).")
+    until: dt.datetime | None = Field(
+        description="When the mirror saw the next change (UTC); null while it still holds."
+    )
+    effective_on: dt.date | None = Field(
+        description="The register's own date for the change that began it, where it states one."
+    )
+    event_kind: str = Field(
+        description="The change that began it: added, status_changed, renamed, "
+        "details_changed or removed."
+    )
+    status: str = Field(description="certified, affiliate, working_towards or removed.")
+    name: str | None = Field(description="The organisation's own name then.")
+    listed_name: str | None = Field(description="The name as the register showed it then.")
+    parent_name: str | None = Field(description="Affiliates: the certified provider then.")
+    certificate_number: str | None = Field(description="The certificate number then.")
+    certified_on: dt.date | None = Field(description="The certification date then.")
+    valid_until: dt.date | None = Field(description="The certificate's end date then.")
+    approved_on: dt.date | None = Field(description="Affiliates: the approval month then.")
+
+
 class OrganisationDetail(OrganisationOut):
     """An organisation with every field, its affiliates and its history."""
 
@@ -88,6 +133,10 @@ class OrganisationDetail(OrganisationOut):
         description="Certified providers: the affiliates delivering its curriculum."
     )
     history: list[EventOut] = Field(description="Every observed change, oldest first.")
+    timeline: list[TimelineSpan] = Field(
+        description="What the register said (status, names, parent, certificate dates) from "
+        "each observed change to the next, oldest first."
+    )
     register_: RegisterStamp = _stamp()
 
 
@@ -224,146 +273,3 @@ class Problem(BaseModel):
     errors: list[dict[str, str]] | None = Field(
         None, description="validation_error only: each invalid field (location, message)."
     )
-
-
-class TimelineSpan(BaseModel):
-    """What the register said about an organisation from one observed change to the next."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "since": "2026-02-01T03:00:09Z",
-                    "until": None,
-                    "effective_on": "2026-01-05",
-                    "event_kind": "status_changed",
-                    "status": "certified",
-                    "name": "Positive Bridges Consulting Ltd",
-                    "listed_name": "Positive Bridges Consulting Ltd",
-                    "parent_name": None,
-                    "certificate_number": "ACT6120",
-                    "certified_on": "2026-01-05",
-                    "valid_until": "2029-01-04",
-                    "approved_on": None,
-                }
-            ]
-        }
-    )
-
-    since: dt.datetime = Field(description="When the mirror saw the change that began it (UTC).")
-    until: dt.datetime | None = Field(
-        description="When the mirror saw the next change (UTC); null while it still holds."
-    )
-    effective_on: dt.date | None = Field(
-        description="The register's own date for the change that began it, where it states one."
-    )
-    event_kind: str = Field(
-        description="The change that began it: added, status_changed, renamed, "
-        "details_changed or removed."
-    )
-    status: str = Field(description="certified, affiliate, working_towards or removed.")
-    name: str | None = Field(description="The organisation's own name then.")
-    listed_name: str | None = Field(description="The name as the register showed it then.")
-    parent_name: str | None = Field(description="Affiliates: the certified provider then.")
-    certificate_number: str | None = Field(description="The certificate number then.")
-    certified_on: dt.date | None = Field(description="The certification date then.")
-    valid_until: dt.date | None = Field(description="The certificate's end date then.")
-    approved_on: dt.date | None = Field(description="Affiliates: the approval month then.")
-
-
-class HistoryPeriod(BaseModel):
-    """How many organisations held each status at the end of one period."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "start": "2026-01-01",
-                    "end": "2026-02-01",
-                    "counted_at": "2026-02-01T00:00:00Z",
-                    "counts": {
-                        "certified": 46,
-                        "affiliate": 38,
-                        "working_towards": 14,
-                        "removed": 0,
-                    },
-                    "listed_total": 98,
-                }
-            ]
-        }
-    )
-
-    start: dt.date = Field(description="First day of the period (UTC; weeks start on Monday).")
-    end: dt.date = Field(description="First day of the next period (exclusive).")
-    counted_at: dt.datetime = Field(
-        description="The moment counted: the period's end, or the last sync for the last period."
-    )
-    counts: dict[str, int] = Field(
-        description="Organisations per status then: certified, affiliate, working_towards, "
-        "removed (removed: seen by the mirror, then gone)."
-    )
-    listed_total: int = Field(description="Organisations on the register then.")
-
-
-class RegisterHistory(BaseModel):
-    """Counts per status over time, from the mirror's own history."""
-
-    model_config = ConfigDict(
-        populate_by_name=True,
-        json_schema_extra={
-            "examples": [
-                {
-                    "interval": "month",
-                    "regions": ["London"],
-                    "settings": [],
-                    "memory_begins": "2026-01-10T03:00:05Z",
-                    "memory_ends": "2026-02-15T03:00:04Z",
-                    "items": [
-                        {
-                            "start": "2026-01-01",
-                            "end": "2026-02-01",
-                            "counted_at": "2026-02-01T00:00:00Z",
-                            "counts": {
-                                "certified": 7,
-                                "affiliate": 0,
-                                "working_towards": 0,
-                                "removed": 0,
-                            },
-                            "listed_total": 7,
-                        },
-                        {
-                            "start": "2026-02-01",
-                            "end": "2026-03-01",
-                            "counted_at": "2026-02-15T03:00:04Z",
-                            "counts": {
-                                "certified": 8,
-                                "affiliate": 0,
-                                "working_towards": 0,
-                                "removed": 0,
-                            },
-                            "listed_total": 8,
-                        },
-                    ],
-                    "register": {
-                        "version": 2,
-                        "last_synced_at": "2026-02-15T03:00:04Z",
-                        "source_url": "https://bildact.org.uk",
-                        "stale": False,
-                    },
-                }
-            ]
-        },
-    )
-
-    interval: str = Field(description="The length of each period: month, week or day.")
-    regions: list[str] = Field(description="The region filter, as sent (empty: every region).")
-    settings: list[str] = Field(description="The setting filter, as sent (empty: every setting).")
-    memory_begins: dt.datetime | None = Field(
-        description="The mirror's first successful sync: nothing is known before it, so "
-        "the first period is the one holding it. Null before any sync."
-    )
-    memory_ends: dt.datetime | None = Field(
-        description="The mirror's last successful sync, where the last period is counted."
-    )
-    items: list[HistoryPeriod] = Field(description="One entry per period, oldest first.")
-    register_: RegisterStamp = _stamp()

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
@@ -177,6 +178,69 @@ def test_analyst_authorises_with_a_key_and_gets_a_verdict_in_swagger_ui(
             browser.close()
     assert sent_key == key, "Swagger UI should send the authorised key in X-API-Key"
     assert key in (persisted or ""), "persistAuthorization should keep the key across reloads"
+    assert page_errors == []
+    assert refused == []
+    assert blocked == [], f"the page tried to reach non-loopback hosts: {blocked}"
+
+
+# --- the organisation page (OpenRefine's `view` link) ------------------------------------
+
+PAGE_SCREENSHOT = Path("/tmp/certlookup-organisation-page.png")
+# CERTLOOKUP_UPDATE_SCREENSHOTS=1 also writes the guide's picture (docs/analysts.md).
+GUIDE_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "organisation-page.png"
+PROVIDER = "Positive & Safer Training Ltd"
+
+
+def _organisation_id(base_url: str, key: str, name: str) -> int:
+    found = httpx.get(
+        f"{base_url}/v1/organisations", params={"q": name}, headers={"X-API-Key": key}
+    ).json()
+    return int(next(o["id"] for o in found["items"] if o["name"] == name))
+
+
+def test_analyst_opens_an_organisation_page_and_follows_its_links(
+    service: tuple[str, str], chromium: Path
+) -> None:
+    base_url, key = service
+    provider_id = _organisation_id(base_url, key, PROVIDER)
+    blocked: list[str] = []
+    page_errors: list[str] = []
+    refused: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(
+                extra_http_headers={"X-API-Key": key}, viewport={"width": 1100, "height": 900}
+            )
+            context.set_default_timeout(TIMEOUT_MS)
+            context.route("**/*", lambda route: _loopback_only(route, blocked))
+            page = context.new_page()
+            page.on("pageerror", lambda error: page_errors.append(str(error)))
+            page.on(
+                "console",
+                lambda message: (
+                    refused.append(message.text)
+                    if "Content Security Policy" in message.text
+                    else None
+                ),
+            )
+            page.goto(f"{base_url}/v1/organisations/{provider_id}")
+            expect(page.get_by_role("heading", level=1)).to_have_text(PROVIDER)
+            expect(page.get_by_role("heading", name="Affiliates")).to_be_visible()
+            expect(page.get_by_role("table")).to_contain_text("Added")
+            # The inline stylesheet applied: the status tag is styled, so the CSP allowed it.
+            colour = page.locator(".tag").evaluate("e => getComputedStyle(e).backgroundColor")
+            page.screenshot(path=str(PAGE_SCREENSHOT), full_page=True)
+            if os.environ.get("CERTLOOKUP_UPDATE_SCREENSHOTS") == "1":
+                page.screenshot(path=str(GUIDE_SCREENSHOT), full_page=True)
+            page.get_by_role("link", name="Calder County Council").click()
+            expect(page.get_by_role("heading", level=1)).to_have_text("Calder County Council")
+            page.get_by_role("link", name=PROVIDER).click()
+            expect(page.get_by_role("heading", level=1)).to_have_text(PROVIDER)
+        finally:
+            browser.close()
+    assert colour == "rgb(204, 226, 216)"  # .tag-certified
+    assert PAGE_SCREENSHOT.stat().st_size > 10_000
     assert page_errors == []
     assert refused == []
     assert blocked == [], f"the page tried to reach non-loopback hosts: {blocked}"
