@@ -27,6 +27,7 @@ from app.ops.docs import install_docs
 from app.ops.middleware import install_middleware
 from app.ops.router import router as ops_router
 from app.ops.scheduler import start_scheduler
+from app.reconcile.browser_router import router as reconcile_browser_router
 from app.reconcile.router import router as reconcile_router
 from app.register.atom import router as atom_router
 from app.register.background import BackgroundSyncs
@@ -157,6 +158,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         watches_router,
         webhooks_router,
         reconcile_router,
+        reconcile_browser_router,
     )
     for router in (*routers, ops_router):
         add_routes(app, router)

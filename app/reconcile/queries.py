@@ -29,9 +29,10 @@ from app.schemas import has_lone_surrogate
 
 LISTED_VERDICTS = frozenset({Verdict.CERTIFIED, Verdict.AFFILIATE, Verdict.WORKING_TOWARDS})
 MATCH_SCORE = 100.0
-# Beside the match, another candidate never scores as high: OpenRefine re-sorts by score and
-# auto-matches only a top candidate with match: true.
-BESIDE_MATCH_MAX = 99.0
+# Only the match scores 100: OpenRefine re-sorts candidates by score and auto-matches only a
+# top candidate with match: true, and 100 reads as "certain" (an identifier a candidate
+# lists, contradicted by the name, is still only a candidate).
+NOT_MATCH_MAX = 99.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +100,7 @@ def _candidate(
     kind = TYPES_BY_ID.get(status)
     if kind is None:
         return None
-    score = MATCH_SCORE if match else min(round(similarity, 1), BESIDE_MATCH_MAX)
+    score = MATCH_SCORE if match else min(round(similarity, 1), NOT_MATCH_MAX)
     return CandidateOut(
         id=str(organisation_id),
         name=name,

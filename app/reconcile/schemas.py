@@ -103,7 +103,7 @@ class CandidateOut(BaseModel):
     description: str = Field(description="Status, and the name that scored.")
     score: float = Field(
         description="0-100: 100 for the match /v1/check would give; otherwise the name's "
-        "similarity (100 for an identifier the candidate lists)."
+        "similarity, at most 99 (see features for the similarity itself)."
     )
     match: bool = Field(description="True only when /v1/check would auto-match this organisation.")
     type: list[TypeOut] = Field(description="The organisation's status, as a type.")
