@@ -8,9 +8,10 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine, text
 
+from app.checks.snapshot import Snapshot
 from app.checks.verdicts import Clock, register_stamp
 from app.errors import Unavailable
 from app.ops.metrics import AppMetrics
@@ -20,6 +21,15 @@ DATABASE_TIMEOUT_SECONDS = 2.0
 PROBLEM: dict[str, Any] = {"model": None, "content": {"application/problem+json": {}}}
 
 
+EXAMPLE_READINESS: dict[str, Any] = {
+    "status": "ready",
+    "checks": {"database": "ok", "index": "ok", "sync": "ok"},
+    "registry_version": 12,
+    "last_synced_at": "2026-11-26T03:00:41.369075Z",
+    "stale": False,
+}
+
+
 class Health(BaseModel):
     """The process is alive."""
 
@@ -27,10 +37,16 @@ class Health(BaseModel):
 
 
 class Readiness(BaseModel):
-    """Ready to serve: the database answers and the lookup index is loaded."""
+    """Ready to serve: the database answers, the lookup index is loaded and the mirror has
+    synced successfully at least once (it may be stale: see `stale`)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_READINESS]})
 
     status: str = Field(description="`ready`.")
-    checks: dict[str, str] = Field(description="Each check and its result (`ok`).")
+    checks: dict[str, str] = Field(
+        description="Each check and its result: `database`, `index` and `sync` (the mirror "
+        "has synced successfully at least once), all `ok` when ready."
+    )
     registry_version: int = Field(description="Registry version of the loaded index.")
     last_synced_at: dt.datetime | None = Field(description="Last successful sync (UTC).")
     stale: bool = Field(description="True when the data is older than max_age_hours.")
@@ -69,24 +85,41 @@ async def _database_reachable(app: FastAPI) -> bool:
         return False
 
 
+def _sync_check(snapshot: Snapshot | None) -> str:
+    """`ok` once the mirror has synced successfully: before that every answer is `unknown`."""
+    if snapshot is None:
+        return "unknown"  # nothing is known until the index loads
+    return "ok" if snapshot.info.last_synced_at is not None else "never_synced"
+
+
 @router.get(
     "/readyz",
     operation_id="readyz",
-    summary="Readiness: database reachable and lookup index loaded",
+    summary="Readiness: database reachable, lookup index loaded, mirror synced once",
     response_model=Readiness,
-    responses={503: {**PROBLEM, "description": "Not ready: `checks` says which check failed."}},
+    responses={
+        503: {
+            **PROBLEM,
+            "description": "not_ready: `checks` says which check failed (`database: "
+            "unreachable`, `index: not_loaded`, `sync: never_synced` until the first "
+            "successful sync).",
+        }
+    },
 )
 async def readyz(request: Request) -> Readiness:
-    """200 when the database answers SELECT 1 within 2 s and the index is loaded; else 503."""
+    """200 when the database answers within 2 s, the index is loaded and the mirror has synced
+    at least once (stale data stays ready, flagged `stale`); else 503 saying which check failed.
+    """
     snapshot = request.app.state.holder.snapshot
     checks = {
         "database": "ok" if await _database_reachable(request.app) else "unreachable",
         "index": "ok" if snapshot is not None else "not_loaded",
+        "sync": _sync_check(snapshot),
     }
     failed = sorted(name for name, result in checks.items() if result != "ok")
     if failed or snapshot is None:
         raise Unavailable(
-            f"not ready: {', '.join(failed)}",
+            "not ready: " + ", ".join(f"{name} {checks[name]}" for name in failed),
             code="not_ready",
             headers={"Retry-After": "5"},
             checks=checks,

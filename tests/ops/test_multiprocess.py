@@ -159,8 +159,14 @@ def test_api_processes_serve_a_sync_by_another_process_within_ten_seconds(
             ) as api_2,
         ):
             for api, port in zip((api_1, api_2), ports, strict=True):
-                wait_for_http(api, f"http://127.0.0.1:{port}/readyz")
-                assert served_version(port) == 0
+                # Not /readyz: it answers 503 never_synced until the first sync.
+                wait_for_http(api, f"http://127.0.0.1:{port}/healthz")
+                wait_until(
+                    lambda port=port: served_version(port) == 0,
+                    timeout=30,
+                    what=f"the index on port {port}",
+                    processes=[api_1, api_2],
+                )
 
             result = run_certlookup(["sync", "--source-url", site.url], env=env, cwd=tmp_path)
             synced = time.monotonic()

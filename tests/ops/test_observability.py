@@ -168,15 +168,41 @@ def test_each_app_has_its_own_metrics_registry(database_url: str) -> None:
     assert "/healthz" not in second.state.metrics.render(None)[0].decode()
 
 
-def test_healthz_and_readyz_when_ready(client: TestClient) -> None:
+def test_healthz_and_readyz_when_ready(app: FastAPI, client: TestClient) -> None:
+    seed_register(app, version=3, synced_hours_ago=1)
     health = client.get("/healthz")
     ready = client.get("/readyz")
 
     assert (health.status_code, health.json()) == (200, {"status": "ok"})
     assert ready.status_code == 200
     body = ready.json()
-    assert body["checks"] == {"database": "ok", "index": "ok"}
-    assert (body["registry_version"], body["stale"]) == (0, True)
+    assert body["checks"] == {"database": "ok", "index": "ok", "sync": "ok"}
+    assert (body["registry_version"], body["stale"]) == (3, False)
+
+
+def test_readyz_is_503_never_synced_until_the_first_successful_sync(
+    app: FastAPI, client: TestClient
+) -> None:
+    never = client.get("/readyz")
+    seed_register(app, version=1, synced_hours_ago=0)
+    synced = client.get("/readyz")
+
+    assert never.status_code == 503
+    assert never.headers["content-type"] == "application/problem+json"
+    assert never.headers["Retry-After"] == "5"
+    assert never.json()["code"] == "not_ready"
+    assert never.json()["checks"] == {"database": "ok", "index": "ok", "sync": "never_synced"}
+    assert never.json()["detail"] == "not ready: sync never_synced"
+    assert synced.status_code == 200
+
+
+def test_stale_data_stays_ready_and_says_it_is_stale(app: FastAPI, client: TestClient) -> None:
+    seed_register(app, version=2, synced_hours_ago=24 * 30)
+
+    ready = client.get("/readyz")
+
+    assert ready.status_code == 200
+    assert (ready.json()["checks"]["sync"], ready.json()["stale"]) == ("ok", True)
 
 
 def test_readyz_is_503_when_the_database_is_down_but_healthz_stays_200(
@@ -190,7 +216,11 @@ def test_readyz_is_503_when_the_database_is_down_but_healthz_stays_200(
     assert ready.status_code == 503
     assert ready.headers["content-type"] == "application/problem+json"
     assert ready.json()["code"] == "not_ready"
-    assert ready.json()["checks"] == {"database": "unreachable", "index": "ok"}
+    assert ready.json()["checks"] == {
+        "database": "unreachable",
+        "index": "ok",
+        "sync": "never_synced",
+    }
     assert health.status_code == 200
 
 
@@ -199,7 +229,7 @@ def test_readyz_is_503_until_the_index_is_loaded(app: FastAPI, client: TestClien
     ready = client.get("/readyz")
 
     assert ready.status_code == 503
-    assert ready.json()["checks"] == {"database": "ok", "index": "not_loaded"}
+    assert ready.json()["checks"] == {"database": "ok", "index": "not_loaded", "sync": "unknown"}
 
 
 def test_operations_endpoints_have_stable_operation_ids(app: FastAPI) -> None:
