@@ -50,9 +50,13 @@ def is_stale(snapshot: Snapshot, clock: Clock) -> bool:
 
 
 def register_stamp(snapshot: Snapshot, clock: Clock) -> RegisterStamp:
-    """Version and freshness of the snapshot that answered (one object per freshness: the
-    answers of a snapshot share it, as they share organisations; nothing mutates them)."""
-    stale = is_stale(snapshot, clock)
+    """Version and freshness of the snapshot that answered."""
+    return _stamp(snapshot, is_stale(snapshot, clock))
+
+
+def _stamp(snapshot: Snapshot, stale: bool) -> RegisterStamp:
+    """One stamp object per freshness: the answers of a snapshot share it, as they share
+    organisations; nothing mutates them."""
     return snapshot.memo(
         ("register_stamp", stale),
         lambda: RegisterStamp(
@@ -82,11 +86,31 @@ class _Evidence:
     """Collects the verdict, CQC answer and warnings for one query."""
 
     def __init__(self) -> None:
-        self.warnings: list[WarningOut] = []
+        self.warnings: list[tuple[str, str]] = []
         self.meets: bool | None = None
 
     def warn(self, code: str, message: str) -> None:
-        self.warnings.append(WarningOut(code=code, message=message))
+        self.warnings.append((code, message))
+
+
+@dataclass(frozen=True, slots=True)
+class Ruling:
+    """A decided query before it is written out as a CheckResult (see `render`): all that a
+    watch compares, without the cost of the response objects."""
+
+    query: CheckQuery
+    verdict: Verdict
+    meets_cqc_expectation: bool | None
+    organisation: OrganisationView | None
+    match: MatchResult | None
+    confirmations: tuple[Confirmation, ...]
+    warnings: tuple[tuple[str, str], ...]  # (code, message)
+    note: str
+    stale: bool
+
+    def warns(self, code: str) -> bool:
+        """True when the ruling carries a warning with this code."""
+        return any(c == code for c, _ in self.warnings)
 
 
 def _end_of(day: dt.date) -> dt.datetime:
@@ -179,10 +203,8 @@ def _index_for(snapshot: Snapshot, query: CheckQuery) -> MatchIndex | None:
     return snapshot.ever_listed if query.as_of else snapshot.listed
 
 
-def decide_many(
-    snapshot: Snapshot, queries: Sequence[CheckQuery], clock: Clock
-) -> list[CheckResult]:
-    """`decide` for each query, in order, with each index matching all its names in one go."""
+def rule_many(snapshot: Snapshot, queries: Sequence[CheckQuery], clock: Clock) -> list[Ruling]:
+    """`rule` for each query, in order, with each index matching all its names in one go."""
     asked: dict[int, tuple[MatchIndex, list[int]]] = {}
     for i, query in enumerate(queries):
         index = _index_for(snapshot, query)
@@ -192,16 +214,30 @@ def decide_many(
     for index, positions in asked.values():
         found = index.match_many([queries[i].name or "" for i in positions])
         matches.update(zip(positions, found, strict=True))
-    return [decide(snapshot, query, clock, matches.get(i)) for i, query in enumerate(queries)]
+    return [rule(snapshot, query, clock, matches.get(i)) for i, query in enumerate(queries)]
+
+
+def decide_many(
+    snapshot: Snapshot, queries: Sequence[CheckQuery], clock: Clock
+) -> list[CheckResult]:
+    """`decide` for each query, in order (see `rule_many`)."""
+    return [render(snapshot, ruling) for ruling in rule_many(snapshot, queries, clock)]
 
 
 def decide(
     snapshot: Snapshot, query: CheckQuery, clock: Clock, match: MatchResult | None = None
 ) -> CheckResult:
+    """The verdict for one validated query against one snapshot, with its evidence."""
+    return render(snapshot, rule(snapshot, query, clock, match))
+
+
+def rule(
+    snapshot: Snapshot, query: CheckQuery, clock: Clock, match: MatchResult | None = None
+) -> Ruling:
     """The verdict for one validated query against one snapshot; `match` is the query's
-    match when already known (see `decide_many`)."""
+    match when already known (see `rule_many`)."""
     evidence = _Evidence()
-    stamp = register_stamp(snapshot, clock)
+    stale = is_stale(snapshot, clock)
     org: OrganisationView | None = None
     confirmations: tuple[Confirmation, ...] = ()
     note = ""
@@ -230,7 +266,7 @@ def decide(
         match, confirmations = resolution.match, resolution.confirmations
         note = " ".join([*(message for _, message in named), resolution.note]).strip()
         verdict, org = _verdict_of(snapshot, match, query, evidence)
-    if stamp.stale and verdict is not Verdict.UNKNOWN:
+    if stale and verdict is not Verdict.UNKNOWN:
         evidence.warn(
             "register_stale",
             "The mirror has not synced successfully within the "
@@ -244,20 +280,36 @@ def decide(
             "Ofsted/DfE-only settings may use training that "
             "is not certified; the CQC expectation does not apply.",
         )
+    return Ruling(
+        query=query,
+        verdict=verdict,
+        meets_cqc_expectation=evidence.meets if applies else None,
+        organisation=org,
+        match=match,
+        confirmations=confirmations,
+        warnings=tuple(evidence.warnings),
+        note=note,
+        stale=stale,
+    )
+
+
+def render(snapshot: Snapshot, ruling: Ruling) -> CheckResult:
+    """A ruling as the API answers it."""
+    query, org, match = ruling.query, ruling.organisation, ruling.match
     return CheckResult(
         query=query.name,
         certificate_number=query.certificate_number,
         website=query.website,
         as_of=query.as_of,
-        verdict=verdict,
-        meets_cqc_expectation=evidence.meets if applies else None,
-        cqc_expectation_applies=applies,
-        explanation=explain(verdict, org.name if org else None, query, note),
+        verdict=ruling.verdict,
+        meets_cqc_expectation=ruling.meets_cqc_expectation,
+        cqc_expectation_applies=query.setting is Setting.CQC,
+        explanation=explain(ruling.verdict, org.name if org else None, query, ruling.note),
         organisation=organisation_out(snapshot, org) if org else None,
-        match=match_out(snapshot, match, confirmations)
+        match=match_out(snapshot, match, ruling.confirmations)
         if match and match.outcome == "matched"
         else None,
         candidates=candidates_out(match) if match else [],
-        warnings=evidence.warnings,
-        register_=stamp,
+        warnings=[WarningOut(code=code, message=message) for code, message in ruling.warnings],
+        register_=_stamp(snapshot, ruling.stale),
     )

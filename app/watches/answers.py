@@ -6,8 +6,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from app.checks.schemas import CheckResult
 from app.checks.snapshot import Snapshot
+from app.checks.verdicts import Ruling
 from app.models import Watch
 from app.watches.schemas import OrganisationBrief, PreviousAnswer, Reason
 
@@ -41,22 +41,23 @@ class Answer:
     """The certificate date that counts: the organisation's, or an affiliate's parent's."""
 
     @classmethod
-    def of(cls, result: CheckResult, snapshot: Snapshot) -> Answer:
-        """The answer in a check result (the snapshot gives an affiliate's parent's date)."""
-        org = result.organisation
-        parent = org.parent if org else None
+    def of(cls, ruling: Ruling, snapshot: Snapshot) -> Answer:
+        """The answer in a ruling (the snapshot gives the parent and its certificate date:
+        the organisation's own, or an affiliate's parent's)."""
+        org = ruling.organisation
+        parent = snapshot.organisations.get(org.parent_id) if org and org.parent_id else None
         holder = None
-        if org is not None and result.verdict in ("certified", "affiliate"):
-            holder = snapshot.organisations.get(parent.id if parent else org.id)
+        if org is not None and ruling.verdict in ("certified", "affiliate"):
+            holder = parent or org
         return cls(
-            verdict=str(result.verdict),
-            meets_cqc_expectation=result.meets_cqc_expectation,
+            verdict=str(ruling.verdict.value),
+            meets_cqc_expectation=ruling.meets_cqc_expectation,
             organisation_id=org.id if org else None,
             organisation_name=org.name if org else None,
             organisation_status=org.status if org else None,
             parent_status=parent.status if parent else None,
-            stale=result.register_.stale,
-            expired=any(w.code == "certificate_expired" for w in result.warnings),
+            stale=ruling.stale,
+            expired=ruling.warns("certificate_expired"),
             valid_until=holder.valid_until if holder else None,
         )
 

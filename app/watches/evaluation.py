@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from app.checks.inputs import CheckQuery
 from app.checks.schemas import CheckResult
 from app.checks.snapshot import Snapshot, load_snapshot
-from app.checks.verdicts import Clock, decide_many
+from app.checks.verdicts import Clock, Ruling, render, rule_many
 from app.config import Settings
 from app.models import ApiKey, Watch
 from app.watches import repository
@@ -49,11 +49,12 @@ class EvaluationReport:
 
 def _answers(
     snapshot: Snapshot, queries: Sequence[CheckQuery], clock: Clock
-) -> dict[CheckQuery, tuple[CheckResult, Answer]]:
-    """Each distinct question answered once (many clients watch the same providers)."""
+) -> dict[CheckQuery, tuple[Ruling, Answer]]:
+    """Each distinct question answered once (many clients watch the same providers); only
+    an answer that changed is written out in full, for its event (see `_event_row`)."""
     unique = list(dict.fromkeys(queries))
-    results = decide_many(snapshot, unique, clock)
-    return {q: (r, Answer.of(r, snapshot)) for q, r in zip(unique, results, strict=True)}
+    rulings = rule_many(snapshot, unique, clock)
+    return {q: (r, Answer.of(r, snapshot)) for q, r in zip(unique, rulings, strict=True)}
 
 
 def event_body(
@@ -101,12 +102,12 @@ def evaluate_watches(
     changed: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
     for watch in watches:
-        result, answer = answers[watch_query(watch)]
+        ruling, answer = answers[watch_query(watch)]
         notice = expiry_notice_due(answer, today, settings.expiry_notice_days)
         reasons = change_reasons(watch, answer, snapshot, notice)
         values = {**answer.values(), "expiry_notice_for": notice or watch.expiry_notice_for}
         if reasons:
-            events.append(_event_row(watch, reasons, result, now))
+            events.append(_event_row(watch, reasons, render(snapshot, ruling), now))
             report.reasons.update(reason.value for reason in reasons)
         if any(getattr(watch, name) != value for name, value in values.items()):
             changed.append({"id": watch.id, **values})

@@ -23,7 +23,7 @@ from app.checks.inputs import (
 )
 from app.checks.schemas import CheckResult, ItemError, Setting
 from app.checks.snapshot import Snapshot
-from app.checks.verdicts import Clock, decide_many
+from app.checks.verdicts import Clock, Ruling, decide_many, render, rule_many
 from app.errors import Conflict, InvalidInput, ServiceError
 from app.models import Watch
 from app.schemas import has_lone_surrogate
@@ -92,8 +92,8 @@ class Asked:
     notice_days: int
 
 
-def _row(key_id: int, spec: WatchSpec, result: CheckResult, asked: Asked) -> dict[str, Any]:
-    answer = Answer.of(result, asked.snapshot)
+def _row(key_id: int, spec: WatchSpec, ruling: Ruling, asked: Asked) -> dict[str, Any]:
+    answer = Answer.of(ruling, asked.snapshot)
     today = asked.clock.now.date()
     return {
         "key_id": key_id,
@@ -119,18 +119,18 @@ def create_watches(
     key_id = owner_of(client)
     room = asked.limit - repository.count_watches(session, key_id)
     specs = [item for item in items if isinstance(item, WatchSpec)]
-    results = iter(decide_many(asked.snapshot, [spec.query for spec in specs], asked.clock))
+    rulings = iter(rule_many(asked.snapshot, [spec.query for spec in specs], asked.clock))
     rows: list[tuple[dict[str, Any], CheckResult]] = []
     outcome: list[ItemError | None] = []
     for item in items:
         if isinstance(item, ItemError):
             outcome.append(item)
             continue
-        result = next(results)
+        ruling = next(rulings)
         if len(rows) >= room:
             outcome.append(_limit_error(asked.limit).as_item())
             continue
-        rows.append((_row(key_id, item, result, asked), result))
+        rows.append((_row(key_id, item, ruling, asked), render(asked.snapshot, ruling)))
         outcome.append(None)
     created = iter(repository.add_watches(session, [row for row, _ in rows]))
     answers = iter(result for _, result in rows)
