@@ -1,4 +1,4 @@
-"""The `certlookup` command: serve, sync, scheduler, check, db, keys."""
+"""The `certlookup` command: serve, sync, scheduler, check, db, keys, receipts."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from app.checks.cli import check, evaluate
 from app.config import get_settings
 from app.db import engine_for, upgrade_database
 from app.logging import configure_logging
+from app.receipts.cli import receipts_cli
 from app.register.locks import SyncAlreadyRunning
 from app.register.sync import SyncRequest, run_sync
 from app.sync_output import print_sync_report, sync_progress
@@ -24,6 +25,7 @@ cli = typer.Typer(
 db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(keys_cli, name="keys")
+cli.add_typer(receipts_cli, name="receipts")
 console = Console(stderr=True)
 cli.command()(check)
 cli.command("eval")(evaluate)

@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -140,10 +140,23 @@ class Settings(BaseSettings):
         description="Allow http:// and loopback/private webhook targets (development and "
         "tests only; refused in production).",
     )
+    receipt_signing_key: SecretStr | None = Field(
+        None,
+        description="The Ed25519 private key that signs receipts: PEM text, or the path of a "
+        "PEM file. Required in production (the service refuses to start without it); in "
+        "development one is generated once as data_dir/receipt-signing-key.pem and reused; "
+        "in test, a new one for each app. Make one with `certlookup receipts keygen`.",
+    )
+    receipt_retired_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated paths of PEM files (or PEM text) of keys that signed "
+        "receipts before a rotation. Only their public halves are used: they stay in "
+        "/.well-known/jwks.json so that receipts they signed still verify.",
+    )
     log_json: bool = Field(True, description="Structured JSON logs (false: console format).")
     log_level: str = Field("INFO", description="Log level.")
 
-    @field_validator("cors_origins", "trusted_proxies", mode="before")
+    @field_validator("cors_origins", "trusted_proxies", "receipt_retired_keys", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):

@@ -27,6 +27,8 @@ from app.ops.docs import install_docs
 from app.ops.middleware import install_middleware
 from app.ops.router import router as ops_router
 from app.ops.scheduler import start_scheduler
+from app.receipts.keys import load_key_ring
+from app.receipts.router import router as receipts_router
 from app.reconcile.browser_router import router as reconcile_browser_router
 from app.reconcile.router import router as reconcile_router
 from app.register.atom import router as atom_router
@@ -143,6 +145,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.key_hasher = KeyHasher(settings.key_pepper)
     app.state.auth_failures = auth_failures_for(settings.auth_failure_limit)
     app.state.holder = SnapshotHolder(app.state.engine, on_swap=gc.freeze)
+    app.state.receipt_keys = load_key_ring(settings)  # refuses to start without a usable key
     install_error_handlers(app)
     install_middleware(app, settings)
     app.state.metrics.registry.register(WatchStateCollector(lambda: app.state.engine))
@@ -159,6 +162,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         webhooks_router,
         reconcile_router,
         reconcile_browser_router,
+        receipts_router,
     )
     for router in (*routers, ops_router):
         add_routes(app, router)
