@@ -1,7 +1,7 @@
 """Receipts: signed, immutable evidence of a check, kept for the client that asked.
 
 Revision ID: 4e4b3c1e11fe
-Revises: c309fe3d99f0
+Revises: 5e1a7c2d9b40
 Create Date: 2026-12-02 09:50:24.372795
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "4e4b3c1e11fe"
-down_revision: str | None = "c309fe3d99f0"
+down_revision: str | None = "5e1a7c2d9b40"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
