@@ -19,6 +19,8 @@ from app.checks.verdicts import Clock, decide
 from app.config import get_settings
 from app.db import engine_for, upgrade_database
 from app.errors import ServiceError
+from app.files.cli import check_file
+from app.files.service import FileOptions
 
 console = Console()
 
@@ -32,10 +34,43 @@ def check(
     as_of: Annotated[str | None, typer.Option(help="YYYY-MM-DD.")] = None,
     setting: Annotated[str | None, typer.Option(help="cqc or ofsted_only.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON response.")] = False,
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file",
+            "-f",
+            help="A CSV or XLSX of providers: check every row, as POST /v1/check/file.",
+        ),
+    ] = None,
+    column: Annotated[
+        str | None, typer.Option(help="--file: the name column (header or 1-based position).")
+    ] = None,
+    certificate_column: Annotated[
+        str | None, typer.Option(help="--file: the certificate number column.")
+    ] = None,
+    website_column: Annotated[str | None, typer.Option(help="--file: the website column.")] = None,
+    sheet: Annotated[str | None, typer.Option(help="--file: the XLSX sheet to check.")] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="--file: where to write the answer (.csv or .xlsx); "
+            "default NAME-checked beside the file.",
+        ),
+    ] = None,
 ) -> None:
-    """Give the verdict for one name and/or identifier, as GET /v1/check would."""
+    """Give the verdict for one name and/or identifier, as GET /v1/check would; or, with
+    --file, check every row of a spreadsheet as POST /v1/check/file would."""
     settings = get_settings()
     upgrade_database(settings)
+    if file is not None:
+        if name is not None or certificate_number or website:
+            console.print("[red]give a NAME (and identifiers) or --file, not both[/]")
+            raise typer.Exit(2)
+        options = FileOptions(column, certificate_column, website_column, as_of, setting)
+        check_file(settings, file, output, options, sheet, Console(stderr=True))
+        return
     clock = Clock.for_settings(settings)
     try:
         query = validate_query(name, as_of, setting, clock.now.date(), certificate_number, website)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from app.auth.dependencies import (
@@ -24,6 +24,7 @@ from app.checks.schemas import (
 from app.checks.service import check_many, memo_key
 from app.checks.verdicts import Clock, decide, register_stamp
 from app.deps import SettingsDep, SnapshotDep, current_snapshot
+from app.receipts.service import issuer_for, receipted
 from app.routing import PlainRoute
 from app.web import CACHE_CONTROL, etag_matches, make_etag, refuse_repeated, require_json
 
@@ -145,13 +146,28 @@ def _render(
     },
 )
 async def check_batch(
-    body: BatchRequest, snapshot: SnapshotDep, settings: SettingsDep, client: ReadAccess
+    body: BatchRequest,
+    request: Request,
+    snapshot: SnapshotDep,
+    settings: SettingsDep,
+    client: ReadAccess,
+    receipts: Annotated[
+        bool,
+        Query(
+            description="Issue a signed receipt for every answered item (its id in "
+            "`receipt_id`; GET /v1/receipts/{id}). Needs an API key."
+        ),
+    ] = False,
 ) -> Response:
     """Answer many names at once, in order; a bad item gets its own error."""
     clock = Clock.for_settings(settings)
+    issuer = issuer_for(request, client, clock) if receipts else None
+    engine = request.app.state.engine
 
     def answer() -> bytes:
         items = check_many(body.queries, snapshot, clock)
+        if issuer is not None:
+            items = receipted(engine, issuer, items)
         result = BatchResult(results=items, register_=register_stamp(snapshot, clock))
         return result.model_dump_json(by_alias=True).encode()
 

@@ -270,6 +270,11 @@ class BatchItem(BaseModel):
     index: int = Field(description="Position of the query in the request.")
     result: CheckResult | None = Field(description="The verdict, unless the item was invalid.")
     error: ItemError | None = Field(description="Why this item could not be checked.")
+    receipt_id: str | None = Field(
+        default=None,
+        description="With receipts=true: the id of this item's signed receipt "
+        "(GET /v1/receipts/{id}); null for an item in error, or without receipts=true.",
+    )
 
 
 class BatchResult(BaseModel):

@@ -15,10 +15,9 @@ from app.checks.verdicts import Clock
 from app.deps import SettingsDep, SnapshotDep
 from app.errors import ServiceError
 from app.files.examples import FILE_REQUEST_BODY, FILE_RESPONSES
-from app.files.reading import read_table
-from app.files.service import FileOptions, check_table
+from app.files.service import CheckedFile, FileOptions, check_upload
 from app.files.upload import MAX_FILE_BYTES, MULTIPART_OVERHEAD, FileKind, Upload, read_upload
-from app.files.writing import writer_for
+from app.receipts.service import issuer_for, receipt_hook
 
 router = APIRouter(prefix="/v1", tags=["checks"])
 _UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -110,23 +109,32 @@ async def check_file(
     setting: Annotated[
         str | None, _text_parameter("cqc (default) or ofsted_only, for every row.")
     ] = None,
+    receipts: Annotated[
+        bool,
+        Query(
+            description="Issue a signed receipt for every answered row, its id in a "
+            "`receipt_id` column (GET /v1/receipts/{id}). Needs an API key."
+        ),
+    ] = False,
 ) -> Response:
     """Answer every row of a spreadsheet; the same sheet comes back with answer columns."""
     clock = Clock.for_settings(settings)
     validate_as_of(as_of, clock.now.date())
     validate_setting(setting)
     out_kind = output_kind(request.headers.get("accept"), FileKind.CSV)  # refuse early
+    issuer = issuer_for(request, client, clock) if receipts else None  # 401 without a key
+    engine = request.app.state.engine
     upload = await read_upload(request)
     out_kind = output_kind(request.headers.get("accept"), upload.kind)
     options = FileOptions(column, certificate_column, website_column, as_of, setting)
 
-    def work() -> tuple[bytes, str, str]:
-        table = read_table(upload, sheet)
-        writer = writer_for(out_kind, delimiter=table.delimiter, sheet_name=table.sheet_name)
-        check_table(table, options, snapshot, clock, writer)
-        return writer.finish(), writer.media_type, writer.extension
+    def work() -> CheckedFile:
+        with receipt_hook(engine, issuer, upload.filename) as hook:
+            return check_upload(upload, sheet, out_kind, options, snapshot, clock, receipts=hook)
 
     # Reading, deciding and writing up to 10,000 rows is CPU work: off the event loop.
-    data, media_type, extension = await run_in_threadpool(work)
-    disposition = f'attachment; filename="{_download_name(upload, extension)}"'
-    return Response(data, media_type=media_type, headers={"Content-Disposition": disposition})
+    checked = await run_in_threadpool(work)
+    disposition = f'attachment; filename="{_download_name(upload, checked.extension)}"'
+    return Response(
+        checked.data, media_type=checked.media_type, headers={"Content-Disposition": disposition}
+    )

@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from fastapi import Request
 from joserfc import jws
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from app.auth.keys import ApiClient
-from app.checks.schemas import CheckResult
+from app.checks.schemas import BatchItem, CheckResult
 from app.checks.verdicts import Clock
+from app.db import transaction
 from app.errors import Unauthorized
 from app.models import Receipt
 from app.receipts import repository
@@ -106,6 +110,61 @@ def issue_receipts(
     receipts = [_signed(issuer, result, reference) for result, reference in asked]
     repository.add_receipts(session, [_row(key_id, issuer, r) for r in receipts])
     return receipts
+
+
+def with_receipts(
+    session: Session, issuer: Issuer, items: Sequence[BatchItem], references: Sequence[str | None]
+) -> list[BatchItem]:
+    """Batch items with a receipt issued for each answered one (`receipt_id` set), in one
+    statement; an item in error gets none."""
+    answered: list[tuple[int, CheckResult]] = []
+    for i, item in enumerate(items):
+        if item.result is not None:
+            answered.append((i, item.result))
+    receipts = issue_receipts(session, issuer, [(r, references[i]) for i, r in answered])
+    ids = {i: receipt["id"] for (i, _), receipt in zip(answered, receipts, strict=True)}
+    return [
+        item.model_copy(update={"receipt_id": ids[i]}) if i in ids else item
+        for i, item in enumerate(items)
+    ]
+
+
+def receipted(engine: Engine, issuer: Issuer, items: Sequence[BatchItem]) -> list[BatchItem]:
+    """`with_receipts` in a transaction of its own, for a batch check."""
+    with transaction(engine) as session:
+        return with_receipts(session, issuer, items, [None] * len(items))
+
+
+ItemsHook = Callable[[Sequence[BatchItem], Sequence[str | None]], list[BatchItem]]
+
+
+@contextmanager
+def receipt_hook(
+    engine: Engine, issuer: Issuer | None, label: str | None = None
+) -> Iterator[ItemsHook | None]:
+    """For a file check: a hook issuing receipts for each chunk's rows, all in one
+    transaction (committed when the file is done, so a failed file leaves none); None
+    without an issuer. `label` (the file's name) prefixes each row's reference."""
+    if issuer is None:
+        yield None
+        return
+    with transaction(engine) as session:
+
+        def hook(items: Sequence[BatchItem], references: Sequence[str | None]) -> list[BatchItem]:
+            labelled = [f"{label}, {ref}" if label and ref else ref for ref in references]
+            return with_receipts(session, issuer, items, labelled)
+
+        yield hook
+
+
+def issuer_for(request: Request, client: ApiClient, clock: Clock) -> Issuer:
+    """The issuer of this request's receipts: the app's keys, the caller, the base URL.
+
+    Raises Unauthorized at once for a caller without a key (receipts are kept per key).
+    """
+    owner_of(client)
+    ring: KeyRing = request.app.state.receipt_keys
+    return Issuer(ring, clock, client, str(request.base_url).rstrip("/"))
 
 
 def stored_receipt(receipt: Receipt) -> dict[str, Any]:
