@@ -257,3 +257,21 @@ def test_receipts_are_stored_once_and_never_change(synced_client: TestClient, ap
         assert stored.jws == first["jws"]
     routes = {(m, r.path) for r in app.routes for m in getattr(r, "methods", ())}
     assert not {m for m, path in routes if path.startswith("/v1/receipts/{")} - {"GET", "HEAD"}
+
+
+def test_the_pages_only_style_is_the_one_its_policy_allows(
+    synced_client: TestClient, app: FastAPI
+) -> None:
+    import base64
+    import hashlib
+    import re
+
+    headers = read_key(app)
+    receipt = issue(synced_client, headers, name=CERTIFIED_NAME)
+    page = synced_client.get(
+        f"/v1/receipts/{receipt['id']}", headers={**headers, "Accept": "text/html"}
+    )
+    (style,) = re.findall(r"<style>(.*?)</style>", page.text, re.DOTALL)
+    digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+    assert f"style-src 'sha256-{digest}'" in page.headers["content-security-policy"]
+    assert "style=" not in page.text, "no inline style attributes (the policy forbids them)"
