@@ -31,8 +31,21 @@ KEY_ERRORS: dict[int | str, dict[str, Any]] = {
     403: problem_doc("forbidden: the key lacks the read scope."),
     429: problem_doc("rate_limited: too many requests; see Retry-After."),
 }
-ReceiptId = Annotated[str, Path(max_length=40, description="The receipt's id (rcpt_...).")]
+ReceiptId = Annotated[
+    str,
+    Path(
+        max_length=40,
+        description="The receipt's id (rcpt_...).",
+        openapi_examples={"receipt": {"summary": "a receipt's id", "value": EXAMPLE_RECEIPT["id"]}},
+    ),
+]
 JWKS_CACHE = "public, max-age=300"
+EXAMPLE_PAGE = (
+    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Receipt '
+    f"{EXAMPLE_RECEIPT['id']}</title>...</head><body><h1>Certification check receipt ...</h1>"
+    "<h2>What was asked</h2>...<h2>The answer</h2>...<h2>The evidence</h2>...<h2>Register "
+    "and time</h2>...<h2>Signature</h2>...</body></html>"
+)
 
 
 async def get_key_ring(request: Request) -> KeyRing:
@@ -110,7 +123,7 @@ def create_receipt(
             "a one-page printable receipt.",
             "content": {
                 "application/json": {"example": EXAMPLE_RECEIPT},
-                "text/html": {"schema": {"type": "string"}},
+                "text/html": {"schema": {"type": "string"}, "example": EXAMPLE_PAGE},
             },
         },
         **KEY_ERRORS,
