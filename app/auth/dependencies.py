@@ -60,15 +60,17 @@ bearer = HTTPBearer(
     scheme_name="Bearer", auto_error=False, description="The same API key as a bearer token."
 )
 QUERY_KEY = "api_key"
-# Only for clients that cannot send headers (OpenRefine, see app/reconcile): a key in a URL
-# is kept in their settings and history, so such routes are read-only. The access log and
+# Only for clients that cannot send headers (OpenRefine, see app/reconcile, and the
+# organisation page its view link opens): a key in a URL is kept in their settings and
+# history, so such routes are read-only. The access log and
 # the metrics never record query strings (tests/reconcile/test_access.py).
 api_key_query = APIKeyQuery(
     name=QUERY_KEY,
     scheme_name="ApiKeyQuery",
     auto_error=False,
     description="The same API key as the `api_key` query parameter, for clients that cannot "
-    "send headers (OpenRefine): accepted by /reconcile only. Use a read-scope key.",
+    "send headers (OpenRefine): accepted by /reconcile and the organisation page "
+    "(GET /v1/organisations/{id}, OpenRefine's view link) only. Use a read-scope key.",
 )
 ApiKeyHeader = Annotated[str | None, Security(api_key_header)]
 ApiKeyInQuery = Annotated[str | None, Security(api_key_query)]

@@ -111,8 +111,8 @@ def _with_key(path: str, key: str | None, joiner: str = "?") -> str:
 
 def build_manifest(base: str, *, version: str, key: str | None, key_required: bool) -> Manifest:
     """The manifest for a service at `base` (scheme and host). A key given with the request
-    is written into the URLs OpenRefine calls from the browser that need one (entity suggest,
-    preview); the vocabulary (types, properties) needs none."""
+    is written into the URLs OpenRefine opens from the browser that need one (the view page,
+    the preview, entity suggest); the vocabulary (types, properties) needs none."""
     at = f"{base}/reconcile"
     entity_path = _with_key("/reconcile/suggest/entity", key)
     return Manifest(
@@ -123,7 +123,7 @@ def build_manifest(base: str, *, version: str, key: str | None, key_required: bo
         documentation=f"{base}/docs",
         serviceVersion=version,
         defaultTypes=[TypeOut(id=t.id, name=t.name) for t in TYPES],
-        view=ViewTemplate(url=f"{base}/v1/organisations/{{{{id}}}}"),
+        view=ViewTemplate(url=_with_key(f"{base}/v1/organisations/{{{{id}}}}", key)),
         preview=PreviewTemplate(
             url=_with_key(f"{at}/preview?id={{{{id}}}}", key, "&"),
             width=PREVIEW_WIDTH,

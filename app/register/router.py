@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
-from app.auth.dependencies import ReadAccess
+from app.auth.dependencies import ReadAccess, ReadAccessQueryKey
 from app.checks.snapshot import LISTED
 from app.checks.verdicts import Clock, organisation_out, register_stamp
 from app.deps import EngineDep, SessionDep, SettingsDep, SnapshotDep
@@ -159,7 +159,9 @@ def get_organisation(
     response: Response,
     session: SessionDep,
     settings: SettingsDep,
-    client: ReadAccess,
+    # OpenRefine's view link opens this page in a browser, which cannot send our headers:
+    # the key may ride in the URL (the manifest puts it there when it was given one).
+    client: ReadAccessQueryKey,
     id: Annotated[int, Path(ge=1, le=2**31 - 1, description="Organisation id.")],
 ) -> OrganisationDetail | Response:
     """Every field of one organisation (removed ones too), with its full change history and

@@ -83,6 +83,8 @@ def test_a_manifest_asked_with_a_key_carries_it_where_the_browser_needs_it(
     assert parse_qs(preview.query) == {"id": ["3"], "api_key": [key]}
     entity = urlsplit(manifest["suggest"]["entity"]["service_path"])
     assert parse_qs(entity.query) == {"api_key": [key]}
+    view = urlsplit(manifest["view"]["url"].replace("{{id}}", "3"))
+    assert parse_qs(view.query) == {"api_key": [key]}
     # OpenRefine appends "?type=" to the proposal path as it is: no query there.
     assert "?" not in manifest["extend"]["propose_properties"]["service_path"]
 
@@ -150,3 +152,22 @@ def test_the_key_never_reaches_the_log_or_the_metrics(
         assert secret not in text
         assert "cl_wrong_secret" not in text
         assert "api_key=" not in text
+
+
+def test_the_view_link_opens_the_organisation_page_with_the_key_it_carries(
+    client: TestClient, key: str
+) -> None:
+    manifest = client.get("/reconcile", params={"api_key": key}).json()
+    link = urlsplit(manifest["view"]["url"].replace("{{id}}", "3"))
+    browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    page = client.get(f"{link.path}?{link.query}", headers=browser)
+    assert page.status_code == 200, page.text
+    assert page.headers["content-type"].startswith("text/html")
+    assert client.get(link.path, headers=browser).status_code == 401
+    wrong = client.get(f"{link.path}?api_key=cl_wrong_key", headers=browser)
+    assert wrong.status_code == 401
+
+
+def test_no_other_v1_endpoint_takes_the_key_in_the_query(client: TestClient, key: str) -> None:
+    assert client.get("/v1/register", params={"api_key": key}).status_code == 401
+    assert client.get("/v1/check", params={"name": "x", "api_key": key}).status_code == 401
