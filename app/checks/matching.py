@@ -235,22 +235,17 @@ class MatchIndex:
         aligned organisation, and the best few of the others (all the fuzzy step looks at)."""
         items = self._shortlist(close, query)
         positions = [item.position for item in items]
-        scores = self._scorer.scores(query, positions)
+        scored = self._scorer.score(query, positions)
+        scores = scored.scores
+        # A hyphenated query may align by its joined compounds instead: try every name.
+        alignable = scored.alignable if compounds == query else range(len(items))
         aligned: dict[int, tuple[Verdict, _Name]] = {}
-        for i in self._alignable(query, compounds, items, positions):
+        for i in alignable:
             verdict = self._verdict(query, compounds, items[i], scores[i])
             held = aligned.get(items[i].entry.organisation_id)
             if verdict.aligned and (held is None or verdict.score > held[0].score):
                 aligned[items[i].entry.organisation_id] = (verdict, items[i])
         return sorted(aligned.values(), key=_rank_key) + self._best_others(items, scores, aligned)
-
-    def _alignable(
-        self, query: tuple[str, ...], compounds: tuple[str, ...], items: list[_Name], at: list[int]
-    ) -> list[int]:
-        """The items that may align: only names of as many words (or compounds) can."""
-        if compounds != query:
-            return list(range(len(items)))
-        return self._scorer.of_length(at, len(query))
 
     def _best_others(
         self, items: list[_Name], scores: list[float], aligned: Mapping[int, object]

@@ -9,6 +9,7 @@ scoring a shortlist is a few array operations instead of a Python loop over word
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache, partial
 
 import numpy as np
@@ -41,18 +42,28 @@ class NameScorer:
         self._stats = stats
         self._likeness = lru_cache(maxsize=_KEPT_WORDS)(partial(_likeness, vocabulary))
 
-    def scores(self, query: tuple[str, ...], names: Sequence[int]) -> list[float]:
-        """The query's score, 0..100, against each of the names at these positions."""
+    def score(self, query: tuple[str, ...], names: Sequence[int]) -> Scored:
+        """The query's score, 0..100, against each of the names at these positions, and
+        which of them could align with it (see Scored)."""
         if not query or not names:
-            return [0.0] * len(names)
+            return Scored([0.0] * len(names), [])
         chosen = np.fromiter(names, np.intp, len(names))
         rows = self._rows[chosen]
-        alike = np.stack([self._likeness(word) for word in query])
+        pairs = np.stack([self._likeness(word) for word in query])[:, rows]
         weights = self._weights[chosen]
-        return f_scores(alike[:, rows], weights, self._stats.query_weights(query)).tolist()
+        scores = f_scores(pairs, weights, self._stats.query_weights(query)).tolist()
+        # Only 1.0 is the same word: a typo-shaped pair is credited less.
+        found = (pairs == 1.0).any(axis=2).sum(axis=0)
+        alignable = (self._lengths[chosen] == len(query)) & (found >= len(query) - 1)
+        return Scored(scores, np.flatnonzero(alignable).tolist())
 
-    def of_length(self, names: Sequence[int], length: int) -> list[int]:
-        """Which of the names at these positions (by their place in `names`) have `length`
-        words."""
-        chosen = np.fromiter(names, np.intp, len(names))
-        return np.flatnonzero(self._lengths[chosen] == length).tolist()
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """A query scored against names chosen by position."""
+
+    scores: list[float]
+    alignable: list[int]
+    """The places (in the names asked about) of the names that could align with the query:
+    as many words, all but at most one of the query's words among them as they are. The
+    alignment test itself is WordStats.judge; this only spares it the names that cannot."""
