@@ -16,6 +16,9 @@ from typing import Any
 from joserfc import jws
 from joserfc.errors import BadSignatureError, JoseError
 from joserfc.jwk import OKPKey
+from pydantic import GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from app.receipts.keys import ALGORITHM, KeyRing
 
@@ -25,6 +28,15 @@ MAX_TOKEN_LENGTH = 1_000_000
 
 class Reason(StrEnum):
     """Why a token is, or is not, a valid receipt."""
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        # Every schema in the OpenAPI document carries an example for Swagger UI.
+        schema = handler(core_schema)
+        handler.resolve_ref_schema(schema)["examples"] = [cls.BAD_SIGNATURE.value]
+        return schema
 
     VALID = "valid"
     MALFORMED = "malformed"
