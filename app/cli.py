@@ -1,7 +1,8 @@
-"""The `certlookup` command: serve, sync, scheduler, check, db, keys, receipts."""
+"""The `certlookup` command: serve, sync, import, scheduler, check, db, keys, receipts."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,6 +14,7 @@ from app.config import get_settings
 from app.db import engine_for, upgrade_database
 from app.logging import configure_logging
 from app.receipts.cli import receipts_cli
+from app.register.importing import file_source
 from app.register.locks import SyncAlreadyRunning
 from app.register.sync import SyncRequest, run_sync
 from app.sync_output import print_sync_report, sync_progress
@@ -52,24 +54,59 @@ def _describe_db(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+DryRun = Annotated[bool, typer.Option("--dry-run", help="Show changes; write nothing.")]
+Force = Annotated[bool, typer.Option("--force", help="Apply even if rejected.")]
+
+
 @cli.command()
 def sync(
     source_url: Annotated[str | None, typer.Option(help="Register base URL.")] = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Show changes; write nothing.")
-    ] = False,
-    force: Annotated[bool, typer.Option("--force", help="Apply even if rejected.")] = False,
+    dry_run: DryRun = False,
+    force: Force = False,
 ) -> None:
     """Fetch the register and bring the mirror up to date."""
+    with sync_progress(console) as on_page:
+        request = SyncRequest(
+            trigger="cli", source_url=source_url, dry_run=dry_run, force=force, on_page=on_page
+        )
+        _run(request)
+
+
+@cli.command("import")
+def import_file(
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="A .csv or .json file with the columns of GET /v1/organisations?format=csv "
+            "(or that endpoint's JSON).",
+            dir_okay=False,
+        ),
+    ],
+    dry_run: DryRun = False,
+    force: Force = False,
+) -> None:
+    """Load the register from a file, as a sync would (validation, diff guard, history, lock).
+
+    For when the live pages cannot be read: a saved export, or a spreadsheet from Bild ACT
+    in the export's columns. Recorded as a sync run whose source is the file.
+    """
+    request = SyncRequest(
+        trigger="import",
+        source_url=path.resolve().as_uri(),
+        dry_run=dry_run,
+        force=force,
+        source=file_source(path),
+    )
+    _run(request)
+
+
+def _run(request: SyncRequest) -> None:
+    """Run a sync, print its report, and exit with its code."""
     settings = get_settings()
     upgrade_database(settings)
     engine = engine_for(settings.sqlalchemy_url)
     try:
-        with sync_progress(console) as on_page:
-            request = SyncRequest(
-                trigger="cli", source_url=source_url, dry_run=dry_run, force=force, on_page=on_page
-            )
-            report = run_sync(engine, settings, request)
+        report = run_sync(engine, settings, request)
     except SyncAlreadyRunning as exc:
         console.print(f"[yellow]{exc}[/]")
         raise typer.Exit(EXIT_BUSY) from None

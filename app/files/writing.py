@@ -33,6 +33,13 @@ def neutralise(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
 
 
+def restore_neutralised(text: str) -> str:
+    """A cell as it was before `neutralise` (reading back a file this service wrote)."""
+    if text.startswith("'") and text[1:].startswith(FORMULA_TRIGGERS):
+        return text[1:]
+    return text
+
+
 class SheetWriter(Protocol):
     """Rows in, a file out."""
 

@@ -223,7 +223,9 @@ class SyncRunOut(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_SYNC_RUN]})
 
     id: int | None = Field(description="Run id; null for a dry run, which is not recorded.")
-    trigger: str = Field(description="What started it: scheduler, cli or api.")
+    trigger: str = Field(
+        description="What started it: scheduler, cli, api, or import (`certlookup import`)."
+    )
     source_url: str = Field(description="The register base URL read.")
     started_at: dt.datetime = Field(description="Start (UTC).")
     finished_at: dt.datetime | None = Field(description="End (UTC); null while running.")

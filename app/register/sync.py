@@ -73,11 +73,16 @@ class SyncRequest:
     on_page: Callable[[str], None] | None = None
     on_started: Callable[[int], None] | None = None
     """Called with the run id as soon as the run is recorded (never on a dry run)."""
+    source: Callable[[], ScrapeResult] | None = None
+    """Where the listing comes from instead of scraping `source_url` (an imported file);
+    it raises ScrapeError when it cannot be read."""
 
 
 def _scrape(
     settings: Settings, source_url: str, request: SyncRequest, client: httpx.Client | None
 ) -> ScrapeResult:
+    if request.source is not None:
+        return request.source()
     policy = fetch_policy(settings)
     if client is not None:
         return scrape_register(client, source_url, policy, on_page=request.on_page)
