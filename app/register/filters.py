@@ -24,11 +24,12 @@ def validate_labels(values: Sequence[str] | None, name: str) -> frozenset[str]:
     for value in values or ():
         if not value.strip():
             raise InvalidInput(f"{name} is empty: leave it out to mean any", code="invalid_filter")
-        if len(value) > MAX_LABEL_LENGTH or _CONTROL.search(value):
+        if len(value) > MAX_LABEL_LENGTH:
             raise InvalidInput(
-                f"{name} must be at most {MAX_LABEL_LENGTH} characters of text",
-                code="invalid_filter",
+                f"{name} is longer than {MAX_LABEL_LENGTH} characters", code="invalid_filter"
             )
+        if _CONTROL.search(value):
+            raise InvalidInput(f"{name} contains control characters", code="invalid_filter")
         folded.add(fold_text(value.strip()))
     return frozenset(folded)
 

@@ -214,6 +214,8 @@ BAD_CHANGE_FILTERS = [
 def test_bad_filter_values_are_422_problems(client: TestClient) -> None:
     for params, code in BAD_ORGANISATION_PARAMS:
         _problem(client.get("/v1/organisations", params=params), 422, code)
+    control = client.get("/v1/organisations", params={"setting": "Health\x1b[31m"})
+    assert "setting contains control characters" in control.json()["detail"]
     for params, code in BAD_CHANGE_FILTERS:
         _problem(client.get("/v1/changes", params=params), 422, code)
     _problem(client.get("/v1/organisations?parent_id=1&parent_id=2"), 422, "repeated_parameter")
