@@ -55,7 +55,11 @@ async def get_register_history(
     client: ReadAccess,
     chosen: LabelFilterDep,
     interval: Annotated[
-        Interval, Query(description="The length of each period: month (default), week or day.")
+        Interval,
+        Query(
+            description="The length of each period: month (default), week or day.",
+            examples=["month"],
+        ),
     ] = Interval.MONTH,
     export: FormatParam = None,
 ) -> RegisterHistory | Response:

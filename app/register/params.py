@@ -21,6 +21,7 @@ FormatParam = Annotated[
         alias="format",
         description="json (default) or csv: every matching row, streamed, without the page "
         "limit. Without it, `Accept: text/csv` asks for CSV.",
+        examples=["csv"],
     ),
 ]
 Regions = Annotated[
@@ -29,6 +30,7 @@ Regions = Annotated[
         alias="region",
         description="Only organisations serving one of these regions, as the register writes "
         "them, e.g. `London`, `North West` (repeatable; case and accents ignored).",
+        examples=[["London"]],
     ),
 ]
 Settings = Annotated[
@@ -37,6 +39,7 @@ Settings = Annotated[
         alias="setting",
         description="Only organisations delivering training into one of these settings, e.g. "
         "`Health`, `Social care`, `Education` (repeatable; case and accents ignored).",
+        examples=[["Health"]],
     ),
 ]
 
@@ -58,13 +61,19 @@ async def organisation_filter(
     setting: Settings = None,
     parent_id: Annotated[
         int | None,
-        Query(ge=1, le=MAX_ID, description="Only the affiliates of this certified provider."),
+        Query(
+            ge=1,
+            le=MAX_ID,
+            description="Only the affiliates of this certified provider.",
+            examples=[34],
+        ),
     ] = None,
     valid_until_before: Annotated[
         dt.date | None,
         Query(
             description="Only certificates valid until a day before this date (YYYY-MM-DD): "
-            "who lapses soon. Organisations without a stated date are left out."
+            "who lapses soon. Organisations without a stated date are left out.",
+            examples=["2027-04-01"],
         ),
     ] = None,
 ) -> OrganisationFilter:
@@ -93,10 +102,14 @@ async def change_filter(
     ] = None,
     kind: Annotated[
         list[EventKind] | None,
-        Query(description="Only these kinds of change (repeatable). Default: every kind."),
+        Query(
+            description="Only these kinds of change (repeatable). Default: every kind.",
+            examples=[["status_changed"]],
+        ),
     ] = None,
     organisation_id: Annotated[
-        int | None, Query(ge=1, le=MAX_ID, description="Only this organisation's changes.")
+        int | None,
+        Query(ge=1, le=MAX_ID, description="Only this organisation's changes.", examples=[34]),
     ] = None,
 ) -> ChangeFilter:
     """The change filter from its query parameters."""
