@@ -23,6 +23,7 @@ from app.db import LoopReader, make_engine, upgrade_database
 from app.errors import install_error_handlers
 from app.files.router import router as files_router
 from app.logging import configure_logging
+from app.openapi import install_openapi
 from app.ops.docs import install_docs
 from app.ops.middleware import install_middleware
 from app.ops.router import router as ops_router
@@ -167,5 +168,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (*routers, ops_router):
         add_routes(app, router)
     install_docs(app)
+    install_openapi(app)
     guard_routes(app, settings.max_body_bytes)  # last: it guards the routes added above
     return app

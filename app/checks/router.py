@@ -13,6 +13,7 @@ from app.auth.dependencies import (
     key_headers,
     read_access_from_headers,
 )
+from app.checks.examples import CHECKED_NAME
 from app.checks.identifiers import MAX_CERTIFICATE_LENGTH, MAX_WEBSITE_LENGTH
 from app.checks.inputs import MAX_NAME_LENGTH, CheckQuery, validate_query
 from app.checks.schemas import (
@@ -40,13 +41,16 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _query_parameter(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+def _query_parameter(
+    name: str, schema: dict[str, Any], description: str, **example: Any
+) -> dict[str, Any]:
     return {
         "name": name,
         "in": "query",
         "required": False,
         "schema": schema,
         "description": description,
+        **example,
     }
 
 
@@ -56,6 +60,7 @@ CHECK_PARAMETERS = [
         {"type": "string", "minLength": 1, "maxLength": MAX_NAME_LENGTH},
         "Provider name as written (trading and former names work too); optional when "
         "certificate_number or website is given.",
+        example=CHECKED_NAME,  # what "Try it out" starts with
     ),
     _query_parameter(
         "certificate_number",

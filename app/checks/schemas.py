@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from app.schemas import RequestBody
+from app.checks import examples as ex
+from app.checks.examples import examples
+from app.schemas import ExampledEnum, RequestBody
 
 MAX_BATCH = 1000
 
 
-class Verdict(StrEnum):
+class Verdict(ExampledEnum):
     """The answer to "is this provider on the register?"."""
 
     CERTIFIED = "certified"
@@ -25,7 +26,7 @@ class Verdict(StrEnum):
     UNKNOWN = "unknown"
 
 
-class Setting(StrEnum):
+class Setting(ExampledEnum):
     """Who regulates the setting the training is for."""
 
     CQC = "cqc"
@@ -34,6 +35,8 @@ class Setting(StrEnum):
 
 class RegisterStamp(BaseModel):
     """Which registry version answered, and how fresh it is."""
+
+    model_config = ConfigDict(json_schema_extra=examples(ex.STAMP))
 
     version: int = Field(description="Registry version; increases whenever the mirror changes.")
     last_synced_at: dt.datetime | None = Field(
@@ -44,6 +47,8 @@ class RegisterStamp(BaseModel):
 
 
 class NameOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra=examples(ex.NAME))
+
     name: str = Field(description="A name the organisation is or was listed under.")
     kind: str = Field(description="name, listed (as shown), trading (t/a) or former.")
 
@@ -74,6 +79,8 @@ def organisation_fields(org: Any, names: list[tuple[str, str]]) -> dict[str, Any
 
 
 class ParentOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra=examples(ex.PARENT))
+
     id: int = Field(description="The certified provider's organisation id.")
     name: str = Field(description="The certified provider's name.")
     status: str = Field(description="The certified provider's current status.")
@@ -81,6 +88,8 @@ class ParentOut(BaseModel):
 
 class OrganisationOut(BaseModel):
     """An organisation on (or formerly on) the register."""
+
+    model_config = ConfigDict(json_schema_extra=examples(ex.ORGANISATION))
 
     id: int = Field(description="Stable id; survives renames and status changes.")
     name: str = Field(description="The organisation's own name.")
@@ -99,20 +108,10 @@ class OrganisationOut(BaseModel):
     note: str | None = Field(None, description="Working towards: the register's note.")
 
 
-_IDENTIFIER_EXAMPLE: dict[str, Any] = {
-    "kind": "certificate_number",
-    "value": "ACT5819",
-    "listed_as": "ACT5819",
-    "organisation_id": 3,
-    "organisation_name": "Safe-Hands® Training Ltd",
-    "relation": "parent",
-}
-
-
 class IdentifierOut(BaseModel):
     """An identifier given with the query that belongs to the matched organisation."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [_IDENTIFIER_EXAMPLE]})
+    model_config = ConfigDict(json_schema_extra=examples(ex.IDENTIFIER))
 
     kind: str = Field(description="certificate_number or website.")
     value: str = Field(
@@ -131,20 +130,7 @@ class IdentifierOut(BaseModel):
 class MatchOut(BaseModel):
     """How the query found its organisation."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "method": "exact",
-                    "score": 100.0,
-                    "matched_name": "Kind Homes Ltd",
-                    "matched_kind": "name",
-                    "reason": "exact match after normalisation",
-                    "confirmed_by": [_IDENTIFIER_EXAMPLE],
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra=examples(ex.MATCH))
 
     method: str = Field(
         description="exact, alias (a trading or former name) or fuzzy for a name; "
@@ -168,6 +154,8 @@ class MatchOut(BaseModel):
 
 
 class CandidateOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra=examples(ex.CANDIDATE))
+
     organisation_id: int = Field(description="Candidate organisation id.")
     name: str = Field(description="Candidate's name.")
     status: str = Field(description="Candidate's status.")
@@ -178,6 +166,8 @@ class CandidateOut(BaseModel):
 
 
 class WarningOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra=examples(ex.WARNING))
+
     code: str = Field(description="Stable warning code.")
     message: str = Field(description="What to be careful about.")
 
@@ -185,7 +175,9 @@ class WarningOut(BaseModel):
 class CheckResult(BaseModel):
     """A verdict with its evidence."""
 
-    model_config = ConfigDict(use_enum_values=True, populate_by_name=True)
+    model_config = ConfigDict(
+        use_enum_values=True, populate_by_name=True, json_schema_extra=examples(ex.RESULT)
+    )
 
     query: str | None = Field(description="The name as asked; null when only identifiers were.")
     certificate_number: str | None = Field(
@@ -226,6 +218,8 @@ class CheckResult(BaseModel):
 class BatchQuery(RequestBody):
     """One question in a batch."""
 
+    model_config = ConfigDict(json_schema_extra=examples(*ex.BATCH_QUERIES))
+
     # A bad name, identifier, date or setting is that item's own error (checked by the
     # endpoint).
     text_checked_by_endpoint = frozenset(
@@ -246,6 +240,8 @@ class BatchQuery(RequestBody):
 class BatchRequest(RequestBody):
     """Up to MAX_BATCH questions, answered in order."""
 
+    model_config = ConfigDict(json_schema_extra=examples({"queries": ex.BATCH_QUERIES}))
+
     queries: list[BatchQuery] = Field(description="Up to 1,000 names, answered in order.")
 
     @field_validator("queries", mode="before")
@@ -262,11 +258,15 @@ class BatchRequest(RequestBody):
 
 
 class ItemError(BaseModel):
+    model_config = ConfigDict(json_schema_extra=examples(ex.ITEM_ERROR))
+
     code: str = Field(description="Stable error code, as in problem documents.")
     detail: str = Field(description="What is wrong with this item.")
 
 
 class BatchItem(BaseModel):
+    model_config = ConfigDict(json_schema_extra=examples(ex.BATCH_ITEM))
+
     index: int = Field(description="Position of the query in the request.")
     result: CheckResult | None = Field(description="The verdict, unless the item was invalid.")
     error: ItemError | None = Field(description="Why this item could not be checked.")
@@ -278,7 +278,7 @@ class BatchItem(BaseModel):
 
 
 class BatchResult(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, json_schema_extra=examples(ex.BATCH_RESULT))
 
     results: list[BatchItem] = Field(description="One per query, in the same order.")
     register_: RegisterStamp = Field(

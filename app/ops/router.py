@@ -11,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine, text
 
+from app.checks.examples import examples
 from app.checks.snapshot import Snapshot
 from app.checks.verdicts import Clock, register_stamp
 from app.errors import Unavailable
@@ -19,6 +20,11 @@ from app.ops.metrics import AppMetrics
 router = APIRouter(tags=["operations"])
 DATABASE_TIMEOUT_SECONDS = 2.0
 PROBLEM: dict[str, Any] = {"model": None, "content": {"application/problem+json": {}}}
+METRICS_EXAMPLE = (
+    "# HELP certlookup_verdicts_total Verdicts given, by verdict.\n"
+    "# TYPE certlookup_verdicts_total counter\n"
+    'certlookup_verdicts_total{verdict="certified"} 3.0\n'
+)
 
 
 EXAMPLE_READINESS: dict[str, Any] = {
@@ -32,6 +38,8 @@ EXAMPLE_READINESS: dict[str, Any] = {
 
 class Health(BaseModel):
     """The process is alive."""
+
+    model_config = ConfigDict(json_schema_extra=examples({"status": "ok"}))
 
     status: str = Field(description="Always `ok`.")
 
@@ -140,7 +148,12 @@ async def readyz(request: Request) -> Readiness:
     operation_id="metrics",
     summary="Prometheus metrics of this process",
     response_class=Response,
-    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format."}},
+    responses={
+        200: {
+            "content": {"text/plain": {"schema": {"type": "string"}, "example": METRICS_EXAMPLE}},
+            "description": "Prometheus text format.",
+        }
+    },
 )
 async def metrics(request: Request) -> Response:
     """Request, verdict and sync counters and register gauges, for this process only."""

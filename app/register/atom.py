@@ -86,13 +86,35 @@ def render_feed(
     return document
 
 
+ATOM_EXAMPLE = """<?xml version='1.0' encoding='UTF-8'?>
+<feed xmlns="http://www.w3.org/2005/Atom">
+  <id>urn:uuid:27950f92-55d8-5ac8-9203-e7082918df8c</id>
+  <title>Bild ACT register: changes (RRN certified training)</title>
+  <updated>2026-12-02T03:00:04.489764+00:00</updated>
+  <author><name>certlookup</name></author>
+  <link href="https://certlookup.example.gov.uk/v1/changes.atom" rel="self"/>
+  <entry>
+    <id>urn:uuid:4e1ddca4-5a6c-5bdb-89e0-f7b6fa3dafd6</id>
+    <title>Keystone Bridges Consulting Ltd: added to the register</title>
+    <updated>2026-12-02T03:00:04.489764+00:00</updated>
+    <content type="text">status: new -&gt; working_towards
+registry version: 1</content>
+    <link href="https://certlookup.example.gov.uk/v1/organisations/98"/>
+  </entry>
+</feed>
+"""
+
+
 @router.get(
     "/changes.atom",
     operation_id="changes_atom",
     summary="The register's changes as an Atom feed",
     response_class=Response,
     responses={
-        200: {"content": {ATOM: {}}, "description": "An Atom 1.0 feed, newest change first."},
+        200: {
+            "content": {ATOM: {"schema": {"type": "string"}, "example": ATOM_EXAMPLE}},
+            "description": "An Atom 1.0 feed, newest change first.",
+        },
         **READ_ERRORS,
         **invalid_doc("validation_error"),
     },

@@ -52,6 +52,7 @@ from app.register.schemas import (
     RegisterCatalog,
     StatusFilter,
 )
+from app.schemas import example_value
 from app.web import make_etag, not_modified
 
 router = APIRouter(prefix="/v1", tags=["register"])
@@ -162,7 +163,15 @@ def get_organisation(
     # OpenRefine's view link opens this page in a browser, which cannot send our headers:
     # the key may ride in the URL (the manifest puts it there when it was given one).
     client: ReadAccessQueryKey,
-    id: Annotated[int, Path(ge=1, le=2**31 - 1, description="Organisation id.")],
+    id: Annotated[
+        int,
+        Path(
+            ge=1,
+            le=2**31 - 1,
+            description="Organisation id.",
+            openapi_examples=example_value(8, "Severn NHS Foundation Trust (sample register)"),
+        ),
+    ],
 ) -> OrganisationDetail | Response:
     """Every field of one organisation (removed ones too), with its full change history and
     its timeline; as HTML for a browser."""

@@ -18,10 +18,12 @@ from app.deps import EngineDep, SessionDep, SettingsDep, SyncsDep
 from app.errors import Conflict, NotFound
 from app.ops.metrics import record_sync
 from app.register import run_queries
+from app.register.examples import SYNC_RUN_REQUEST
 from app.register.http import READ_ERRORS, Page, PageSize, invalid_doc, page_links, problem_doc
 from app.register.locks import SyncAlreadyRunning
 from app.register.schemas import SyncRunOut, SyncRunPage, SyncRunRequest
 from app.register.sync import SyncReport, SyncRequest, run_sync
+from app.schemas import example_value
 from app.web import make_etag, not_modified
 
 router = APIRouter(prefix="/v1", tags=["register"])
@@ -82,7 +84,15 @@ def get_sync_run(
     response: Response,
     session: SessionDep,
     client: ReadAccess,
-    id: Annotated[int, Path(ge=1, le=2**31 - 1, description="Sync run id.")],
+    id: Annotated[
+        int,
+        Path(
+            ge=1,
+            le=2**31 - 1,
+            description="Sync run id.",
+            openapi_examples=example_value(1, "The first sync run"),
+        ),
+    ],
 ) -> SyncRunOut | Response:
     """One run: poll it after starting a sync until its outcome is no longer `running`."""
     run = _recorded_run(session, id)
@@ -166,7 +176,10 @@ def start_sync_run(
     settings: SettingsDep,
     syncs: SyncsDep,
     client: AdminAccess,
-    body: Annotated[SyncRunRequest | None, Body()] = None,
+    body: Annotated[
+        SyncRunRequest | None,
+        Body(openapi_examples=example_value(SYNC_RUN_REQUEST, "A dry run: what would change")),
+    ] = None,
 ) -> SyncRunOut:
     """Start a sync in the background and answer once its run is recorded (dry runs wait)."""
     options = body or SyncRunRequest()

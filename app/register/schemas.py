@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.checks.examples import examples
 from app.checks.schemas import OrganisationOut, RegisterStamp
-from app.schemas import RequestBody
+from app.register import examples as ex
+from app.schemas import ExampledEnum, RequestBody
 
 
-class StatusFilter(StrEnum):
+class StatusFilter(ExampledEnum):
     """Statuses an organisation search can be limited to."""
 
     CERTIFIED = "certified"
@@ -28,6 +29,8 @@ def _stamp() -> Any:
 class PageLinks(BaseModel):
     """Links to this and neighbouring pages (path and query, relative to the API root)."""
 
+    model_config = ConfigDict(json_schema_extra=examples(ex.LINKS))
+
     self: str = Field(description="This page.")
     first: str = Field(description="The first page.")
     last: str = Field(description="The last page (the first page when there are no results).")
@@ -38,7 +41,9 @@ class PageLinks(BaseModel):
 class OrganisationPage(BaseModel):
     """One page of organisations, ordered by name."""
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(
+        populate_by_name=True, json_schema_extra=examples(ex.ORGANISATION_PAGE)
+    )
 
     items: list[OrganisationOut] = Field(description="The organisations on this page.")
     total: int = Field(description="How many organisations match, over all pages.")
@@ -52,6 +57,8 @@ class OrganisationPage(BaseModel):
 class OrganisationRef(BaseModel):
     """Another organisation, briefly."""
 
+    model_config = ConfigDict(json_schema_extra=examples(ex.REF))
+
     id: int = Field(description="Organisation id.")
     name: str = Field(description="Its name.")
     status: str = Field(description="Its current status.")
@@ -59,6 +66,8 @@ class OrganisationRef(BaseModel):
 
 class EventOut(BaseModel):
     """One observed change to an organisation."""
+
+    model_config = ConfigDict(json_schema_extra=examples(ex.EVENT))
 
     id: int = Field(description="Event id; increases with every recorded change.")
     kind: str = Field(description="added, status_changed, renamed, details_changed or removed.")
@@ -120,7 +129,7 @@ class TimelineSpan(BaseModel):
 class OrganisationDetail(OrganisationOut):
     """An organisation with every field, its affiliates and its history."""
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, json_schema_extra=examples(ex.DETAIL))
 
     extra: dict[str, Any] = Field(description="Other details the register lists, as written.")
     source_url: str | None = Field(description="The register page it was last read from.")
@@ -143,12 +152,16 @@ class OrganisationDetail(OrganisationOut):
 class ChangeOut(EventOut):
     """One change in the feed, with the organisation it concerns."""
 
+    model_config = ConfigDict(json_schema_extra=examples(ex.CHANGE))
+
     organisation_id: int = Field(description="The organisation that changed.")
     organisation_name: str = Field(description="The organisation's current name.")
 
 
 class ChangeLinks(BaseModel):
     """Links for walking the feed."""
+
+    model_config = ConfigDict(json_schema_extra=examples(ex.CHANGE_LINKS))
 
     self: str = Field(description="This page.")
     next: str | None = Field(description="The next page; null when the window is exhausted.")
@@ -157,7 +170,7 @@ class ChangeLinks(BaseModel):
 class ChangePage(BaseModel):
     """Changes observed in [since, until), oldest first."""
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, json_schema_extra=examples(ex.CHANGE_PAGE))
 
     items: list[ChangeOut] = Field(description="The changes on this page.")
     since: dt.datetime | None = Field(description="Start of the window (inclusive, UTC).")
@@ -172,7 +185,7 @@ class ChangePage(BaseModel):
 class RegisterCatalog(BaseModel):
     """What the mirror holds and how fresh it is."""
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, json_schema_extra=examples(ex.CATALOG))
 
     version: int = Field(description="Registry version; increases whenever the mirror changes.")
     source_url: str | None = Field(description="Where the register was last read from.")
@@ -248,6 +261,8 @@ class SyncRunOut(BaseModel):
 class SyncRunPage(BaseModel):
     """One page of sync runs, newest first."""
 
+    model_config = ConfigDict(json_schema_extra=examples(ex.SYNC_RUN_PAGE))
+
     items: list[SyncRunOut] = Field(description="The runs on this page.")
     total: int = Field(description="How many runs are recorded.")
     page: int = Field(description="This page's number, from 1.")
@@ -258,6 +273,8 @@ class SyncRunPage(BaseModel):
 
 class SyncRunRequest(RequestBody):
     """How to run a sync started over the API."""
+
+    model_config = ConfigDict(json_schema_extra=examples(ex.SYNC_RUN_REQUEST))
 
     force: bool = Field(False, description="Apply even if validation would reject the scrape.")
     dry_run: bool = Field(False, description="Only report what would change; write nothing.")

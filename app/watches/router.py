@@ -13,6 +13,7 @@ from app.checks.verdicts import Clock
 from app.deps import SessionDep, SettingsDep, current_snapshot
 from app.errors import ServiceError
 from app.register.http import MAX_PAGE_SIZE, problem_doc
+from app.schemas import example_value
 from app.watches import repository, service
 from app.watches.schemas import (
     WatchBatchIn,
@@ -39,7 +40,15 @@ BODY_ERRORS: dict[int | str, dict[str, Any]] = {
     415: problem_doc("unsupported_media_type: the body is not application/json."),
     **NOT_READY,
 }
-WatchId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The watch's id.")]
+WatchId = Annotated[
+    int,
+    Path(
+        ge=1,
+        le=2**31 - 1,
+        description="The watch's id.",
+        openapi_examples=example_value(1, "Your first watch"),
+    ),
+]
 Limit = Annotated[
     int, Query(ge=1, le=MAX_PAGE_SIZE, description=f"Items per page, 1-{MAX_PAGE_SIZE}.")
 ]

@@ -10,6 +10,7 @@ from app.auth.dependencies import WatchAccess
 from app.deps import SessionDep
 from app.models import utcnow
 from app.register.http import MAX_PAGE_SIZE, problem_doc
+from app.schemas import example_value
 from app.watches.router import WATCH_ERRORS
 from app.watches.service import owner_of
 from app.web import require_json
@@ -31,7 +32,15 @@ URL_ERRORS = (
     "webhook_url_invalid (not https, malformed), webhook_url_not_allowed (resolves to a "
     "loopback, private, link-local or other non-public address), webhook_url_unresolvable"
 )
-WebhookId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The webhook's id.")]
+WebhookId = Annotated[
+    int,
+    Path(
+        ge=1,
+        le=2**31 - 1,
+        description="The webhook's id.",
+        openapi_examples=example_value(1, "Your first webhook"),
+    ),
+]
 
 
 def get_guard(request: Request) -> AddressGuard:
