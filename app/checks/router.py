@@ -22,7 +22,7 @@ from app.checks.schemas import (
     CheckResult,
     Setting,
 )
-from app.checks.service import check_many, memo_key
+from app.checks.service import check_many, memo_key, verdict_counts
 from app.checks.verdicts import Clock, decide, register_stamp
 from app.deps import SettingsDep, SnapshotDep, current_snapshot
 from app.receipts.service import issuer_for, receipted
@@ -173,6 +173,7 @@ async def check_batch(
         items = check_many(body.queries, snapshot, clock)
         if issuer is not None:
             items = receipted(engine, issuer, items)
+        request.state.verdicts = verdict_counts(items)  # counted like GET checks (metrics)
         result = BatchResult(results=items, register_=register_stamp(snapshot, clock))
         return result.model_dump_json(by_alias=True).encode()
 

@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Hashable, Sequence
+from collections import Counter
+from collections.abc import Hashable, Iterable, Sequence
 
 from app.checks.inputs import CheckQuery, validate_query
 from app.checks.schemas import BatchItem, ItemError
@@ -58,3 +59,8 @@ def check_many(raws: Sequence[object], snapshot: Snapshot, clock: Clock) -> list
         else BatchItem(index=i, result=None, error=item)
         for i, item in enumerate(checked)
     ]
+
+
+def verdict_counts(items: Iterable[BatchItem]) -> Counter[str]:
+    """How many items got each verdict (for the verdict metric; errors are not verdicts)."""
+    return Counter(str(item.result.verdict) for item in items if item.result is not None)

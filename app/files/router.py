@@ -130,7 +130,9 @@ async def check_file(
 
     def work() -> CheckedFile:
         with receipt_hook(engine, issuer, upload.filename) as hook:
-            return check_upload(upload, sheet, out_kind, options, snapshot, clock, receipts=hook)
+            checked = check_upload(upload, sheet, out_kind, options, snapshot, clock, receipts=hook)
+        request.state.verdicts = checked.report.verdicts  # counted like GET checks (metrics)
+        return checked
 
     # Reading, deciding and writing up to 10,000 rows is CPU work: off the event loop.
     checked = await run_in_threadpool(work)

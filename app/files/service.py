@@ -5,12 +5,13 @@ time, so memory stays bounded by the chunk and the files, not by the answers."""
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import islice
 
 from app.checks.schemas import BatchItem
-from app.checks.service import check_many
+from app.checks.service import check_many, verdict_counts
 from app.checks.snapshot import Snapshot
 from app.checks.verdicts import Clock
 from app.files.columns import ColumnPlan, cell_text, plan_columns
@@ -68,6 +69,7 @@ class FileReport:
     checked: int
     errors: int
     blank: int
+    verdicts: Counter[str] = field(default_factory=Counter)  # checked rows per verdict
 
 
 def _text_at(row: Row, position: int | None) -> str | None:
@@ -145,6 +147,7 @@ class _FileCheck:
     width: int
     checked_at: str
     receipts: ReceiptHook | None = None
+    verdicts: Counter[str] = field(default_factory=Counter)
 
     def chunk(self, chunk: Sequence[Row], first_row: int) -> tuple[int, int, int, int]:
         """Decide the chunk's non-blank rows together; write every row with its answer.
@@ -165,6 +168,7 @@ class _FileCheck:
         for i, row in enumerate(chunk):
             answer = answer_cells(by_row.get(i), self.checked_at, with_receipt)
             self.writer.write([*padded(row, self.width), *answer])
+        self.verdicts.update(verdict_counts(items))
         errors = sum(1 for item in items if item.result is None)
         return len(chunk), len(items) - errors, errors, len(chunk) - len(items)
 
@@ -208,7 +212,8 @@ def check_table(
         next_row += len(chunk)
         if on_rows is not None:
             on_rows(len(chunk))
-    return FileReport(*totals)
+    count, checked, errors, blank = totals
+    return FileReport(count, checked, errors, blank, verdicts=run.verdicts)
 
 
 def _prepend(first: Row, rows: Iterator[Row]) -> Iterator[Row]:

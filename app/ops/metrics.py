@@ -19,6 +19,7 @@ from prometheus_client import (
     Histogram,
     PlatformCollector,
     ProcessCollector,
+    disable_created_metrics,
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
@@ -30,6 +31,10 @@ from app.models import SyncOutcome, utcnow
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED_ROUTE = "<unmatched>"
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+# A `_created` gauge beside every counter and histogram series doubles the series count for
+# a timestamp no dashboard here reads (and OpenMetrics scrapers get it in the sample anyway).
+disable_created_metrics()
 
 _sync_lock = threading.Lock()
 _sync_outcomes: Tally[str] = Tally({o.value: 0 for o in SyncOutcome if o != SyncOutcome.RUNNING})
@@ -176,7 +181,7 @@ class AppMetrics:
         )
         self._verdicts = Counter(
             "certlookup_verdicts",
-            "Verdicts given by /v1/check, by kind.",
+            "Verdicts given by /v1/check, batch items and file rows, by kind.",
             ["verdict"],
             registry=self.registry,
         )
@@ -202,13 +207,13 @@ class AppMetrics:
         children[0].inc()
         children[1].observe(seconds)
 
-    def observe_verdict(self, verdict: object) -> None:
-        """Count one verdict (a Verdict enum member or its string value)."""
+    def observe_verdict(self, verdict: object, count: int = 1) -> None:
+        """Count `count` verdicts of one kind (a Verdict enum member or its string value)."""
         label = str(getattr(verdict, "value", verdict))
         child = self._verdict_children.get(label)
         if child is None:
             child = self._verdict_children[label] = self._verdicts.labels(label)
-        child.inc()
+        child.inc(count)
 
     def render(self, accept: str | None) -> tuple[bytes, str]:
         """The exposition body and its content type (OpenMetrics if the scraper asks)."""

@@ -13,13 +13,14 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import structlog
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from structlog.typing import FilteringBoundLogger
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -97,13 +98,40 @@ def route_template(scope: Scope) -> str:
     return path if isinstance(path, str) else UNMATCHED_ROUTE
 
 
+def plain_route_template(routes: Sequence[BaseRoute], scope: Scope) -> str:
+    """The template of the Starlette route or mount that serves this path.
+
+    FastAPI records only its own path operations in the scope; /openapi.json (a plain route)
+    and the Swagger UI assets (a mount: `/docs/static/{path}`) are matched again here, on a
+    scope of their own (a mount has rewritten the request's root path by now).
+    """
+    probe = {
+        "type": "http",
+        "method": scope["method"],
+        "path": scope["path"],
+        "root_path": scope.get("app_root_path", scope.get("root_path", "")),
+    }
+    for route in routes:
+        path = getattr(route, "path_format", None)
+        if isinstance(path, str) and route.matches(probe)[0] is not Match.NONE:
+            return path
+    return UNMATCHED_ROUTE
+
+
 class RequestContextMiddleware:
     """Request id, access log line and metrics for every HTTP request."""
 
-    def __init__(self, app: ASGIApp, metrics: AppMetrics, access_log: FilteringBoundLogger) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        metrics: AppMetrics,
+        access_log: FilteringBoundLogger,
+        routes: Sequence[BaseRoute] = (),
+    ) -> None:
         self.app = app
         self.metrics = metrics
         self.access_log = access_log
+        self.routes = routes  # the app's route table, for plain_route_template
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -139,10 +167,15 @@ class RequestContextMiddleware:
 
     def _finish(self, scope: Scope, state: dict[str, Any], status: int, seconds: float) -> None:
         route = route_template(scope)
+        if route == UNMATCHED_ROUTE:
+            route = plain_route_template(self.routes, scope)
         self.metrics.observe_request(scope["method"], route, status, seconds)
         verdict = state.get("verdict")
         if verdict is not None:
             self.metrics.observe_verdict(verdict)
+        # Batch and file checks leave a count per verdict (app/checks/service.verdict_counts).
+        for kind, count in state.get("verdicts", {}).items():
+            self.metrics.observe_verdict(kind, count)
         client = state.get("api_client")
         self.access_log.log(
             logging.WARNING if status >= 500 else logging.INFO,
@@ -184,6 +217,7 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
         RequestContextMiddleware,
         metrics=app.state.metrics,
         access_log=access_logger(settings),
+        routes=app.router.routes,  # the live list: routes added later are matched too
     )
     if settings.trusted_proxies:
         # Outermost: everything inside sees the client, not the proxy. uvicorn's own
