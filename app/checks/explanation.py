@@ -2,15 +2,40 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from app.checks.corroboration import Confirmation
 from app.checks.inputs import CheckQuery
 from app.checks.matching import MatchResult
 from app.checks.schemas import CandidateOut, IdentifierOut, MatchOut, Verdict
 from app.checks.snapshot import Snapshot
 
+# Warnings after which a certified or affiliate listing cannot be called certified training.
+UNRELIABLE = frozenset({"certificate_expired", "parent_not_certified", "register_stale"})
 
-def explain(verdict: Verdict, organisation: str | None, query: CheckQuery, note: str) -> str:
-    """The verdict in a sentence or two; `note` says what the identifiers showed."""
+
+def explain(
+    verdict: Verdict,
+    organisation: str | None,
+    query: CheckQuery,
+    note: str,
+    warnings: Sequence[tuple[str, str]] = (),
+) -> str:
+    """The verdict in a sentence or two, then every warning (code, message) the words do not
+    already carry.
+
+    `note` says what the identifiers showed. After an UNRELIABLE warning a certified or
+    affiliate listing is not called certified training: meets_cqc_expectation is null then.
+    """
+    confirmed = not any(code in UNRELIABLE for code, _ in warnings)
+    text = _lead(verdict, organisation, query, note, confirmed)
+    unsaid = [message for _, message in warnings if message not in text]
+    return " ".join([text, *unsaid]).strip()
+
+
+def _lead(
+    verdict: Verdict, organisation: str | None, query: CheckQuery, note: str, confirmed: bool
+) -> str:
     if verdict is Verdict.NEEDS_REVIEW and note:
         return f"{note} A person should review the candidates."
     if verdict is Verdict.NOT_LISTED and query.name is None and note:
@@ -18,6 +43,13 @@ def explain(verdict: Verdict, organisation: str | None, query: CheckQuery, note:
     tense = "was" if query.as_of else "is"
     when = f" on {query.as_of.isoformat()}" if query.as_of else ""
     name = organisation or query.describe()
+    if not confirmed and verdict in (Verdict.CERTIFIED, Verdict.AFFILIATE):
+        listed = "certified" if verdict is Verdict.CERTIFIED else "an affiliate"
+        then = "then" if query.as_of else "now"
+        return (
+            f"{name} {tense} listed as {listed}{when}, but whether its training {tense} "
+            f"certified {then} cannot be confirmed. {note}"
+        ).strip()
     texts = {
         Verdict.CERTIFIED: f"{name} {tense} a certified training service{when}.",
         Verdict.AFFILIATE: f"{name} {tense} an affiliate of a certified provider{when}.",
@@ -26,8 +58,7 @@ def explain(verdict: Verdict, organisation: str | None, query: CheckQuery, note:
         Verdict.NOT_LISTED: f"No organisation on the register{when} matches {name}.",
         Verdict.NEEDS_REVIEW: f"{name} resembles names on the register, but not "
         "closely enough to decide: a person should review the candidates.",
-        Verdict.UNKNOWN: f"The mirror has no record of the register{when}: it knows "
-        "nothing from before its first successful sync.",
+        Verdict.UNKNOWN: f"The mirror has no record of the register{when}.",
     }
     return f"{texts[verdict]} {note}".strip()
 

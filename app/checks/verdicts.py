@@ -304,7 +304,9 @@ def render(snapshot: Snapshot, ruling: Ruling) -> CheckResult:
         verdict=ruling.verdict,
         meets_cqc_expectation=ruling.meets_cqc_expectation,
         cqc_expectation_applies=query.setting is Setting.CQC,
-        explanation=explain(ruling.verdict, org.name if org else None, query, ruling.note),
+        explanation=explain(
+            ruling.verdict, org.name if org else None, query, ruling.note, ruling.warnings
+        ),
         organisation=organisation_out(snapshot, org) if org else None,
         match=match_out(snapshot, match, ruling.confirmations)
         if match and match.outcome == "matched"
