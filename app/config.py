@@ -153,7 +153,11 @@ class Settings(BaseSettings):
         "receipts before a rotation. Only their public halves are used: they stay in "
         "/.well-known/jwks.json so that receipts they signed still verify.",
     )
-    log_json: bool = Field(True, description="Structured JSON logs (false: console format).")
+    log_json: bool | None = Field(
+        None,
+        description="JSON log lines (true), readable console lines (false), or unset: console "
+        "lines when stderr is a terminal (a person running a command), JSON otherwise.",
+    )
     log_level: str = Field("INFO", description="Log level.")
 
     @field_validator("cors_origins", "trusted_proxies", "receipt_retired_keys", mode="before")

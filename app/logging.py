@@ -80,9 +80,19 @@ def render_json(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> 
         return json.dumps(event_dict, default=_json_default, skipkeys=True).encode()
 
 
+def wants_json(settings: Settings, stream: TextIO | None = None) -> bool:
+    """JSON lines unless asked for console lines, or unless unset and `stream` (stderr) is a
+    terminal: a person at `certlookup sync` reads lines, a log collector parses JSON."""
+    if settings.log_json is not None:
+        return settings.log_json
+    stream = stream if stream is not None else sys.stderr
+    isatty = getattr(stream, "isatty", None)
+    return not (callable(isatty) and isatty())
+
+
 def _render_bytes(settings: Settings) -> Processor:
     """The final processor: the event rendered to bytes, as JSON or as a console line."""
-    if settings.log_json:
+    if wants_json(settings):
         return render_json
     console = structlog.dev.ConsoleRenderer(colors=False)
 

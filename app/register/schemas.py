@@ -249,7 +249,10 @@ class SyncRunOut(BaseModel):
     changed: int = Field(description="Organisations changed (status, name or details).")
     removed: int = Field(description="Organisations removed.")
     rows_seen: int = Field(description="Listing rows read.")
-    pages_fetched: int = Field(description="Pages fetched.")
+    pages_fetched: int = Field(
+        description="Requests the register answered, robots.txt included (0 when it could "
+        "not be reached at all)."
+    )
     duration_ms: int | None = Field(description="How long it took, in milliseconds.")
     registry_version: int | None = Field(description="Registry version after the run.")
     warnings: list[str] = Field(

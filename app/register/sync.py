@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import httpx
@@ -90,6 +90,15 @@ def _scrape(
         return scrape_register(own_client, source_url, policy, on_page=request.on_page)
 
 
+def pages_answered(pages: Sequence[FetchedPage]) -> int:
+    """How many requests the register answered (robots.txt included, any HTTP status).
+
+    A request that got no answer (refused, timed out) is kept with the run's pages for
+    diagnosis, but fetched nothing: a sync that cannot reach robots.txt fetched 0 pages.
+    """
+    return sum(1 for page in pages if page.status_code is not None)
+
+
 def _record_failure(
     engine: Engine,
     settings: Settings,
@@ -111,16 +120,16 @@ def _record_failure(
             run_id,
             outcome=SyncOutcome.FAILED.value,
             reason=reason,
-            pages_fetched=len(pages),
+            pages_fetched=pages_answered(pages),
         )
         version = repository.registry_state(session).version
-    log.warning("sync_failed", run_id=run_id, reason=reason)
+    log.warning("sync_failed", run_id=run_id, reason=reason, pages_fetched=pages_answered(pages))
     return SyncReport(
         SyncOutcome.FAILED,
         run_id,
         reason,
         registry_version=version,
-        pages_fetched=len(pages),
+        pages_fetched=pages_answered(pages),
         duration_ms=run.duration_ms or 0,
     )
 
@@ -145,7 +154,7 @@ def _decide(
         diff,
         state.version,
         len(scrape.rows),
-        len(scrape.pages),
+        pages_answered(scrape.pages),
         warnings=list(scrape.warnings),
     )
     if request.dry_run or run_id is None:
@@ -216,7 +225,7 @@ def run_sync(
         except ScrapeError as exc:
             if run_id is None:
                 return SyncReport(
-                    SyncOutcome.FAILED, reason=exc.reason, pages_fetched=len(exc.pages)
+                    SyncOutcome.FAILED, reason=exc.reason, pages_fetched=pages_answered(exc.pages)
                 )
             return _record_failure(engine, settings, run_id, exc.reason, exc.pages, lock_held=True)
         try:

@@ -24,7 +24,7 @@ from tests.register import (
     runs,
     sample_routes,
 )
-from tests.support.httpserver import LocalServer, serve, status
+from tests.support.httpserver import LocalServer, serve, status, unused_port
 
 
 @pytest.fixture
@@ -130,3 +130,17 @@ def test_a_failed_sync_exits_1_and_prints_the_reason(
     assert organisations(engine) == []
     # The certified pages had been fetched; the failing one is among the kept pages.
     assert {CERTIFIED, CERTIFIED_2, CERTIFIED_3, AFFILIATES} <= set(sample_server.paths_requested())
+
+
+def test_a_sync_that_cannot_reach_robots_txt_fetched_no_pages(
+    certlookup: CliRunner, engine: Engine
+) -> None:
+    nothing_there = f"http://127.0.0.1:{unused_port()}"
+
+    result = run_sync_command(certlookup, "--source-url", nothing_there)
+
+    assert result.exit_code == 1, result.output
+    assert "failed (run 1, 0 pages, 0 rows" in result.stdout
+    assert "reason: cannot read robots.txt" in result.stdout
+    [run] = runs(engine)
+    assert (run.outcome, run.pages_fetched) == ("failed", 0)
