@@ -146,7 +146,7 @@ def _render(
     dependencies=[Depends(require_json)],
     responses={
         **ERRORS,
-        413: {**PROBLEM, "description": "More than 1,000 queries."},
+        413: {**PROBLEM, "description": "batch_too_large: more than 1,000 queries."},
         415: {**PROBLEM, "description": "The body is not application/json."},
     },
 )

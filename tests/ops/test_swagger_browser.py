@@ -42,7 +42,13 @@ CHROMIUM_ARGS = [
 ]
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 SCREENSHOT = Path("/tmp/certlookup-swagger-check.png")
-CHECKED_NAME = "Severn NHS FT"
+BATCH_SCREENSHOT = Path("/tmp/certlookup-swagger-batch.png")
+# Operations executed on the first click, as shown, and a piece of each answer.
+FIRST_CLICK_ANSWERS = {
+    "checks-check_batch": '"verdict": "certified"',
+    "register-get_organisation": '"name": "Severn NHS Foundation Trust"',
+    "register-list_organisations": '"total": 98',
+}
 TIMEOUT_MS = 10_000
 
 pytestmark = [
@@ -124,18 +130,18 @@ def _authorise(page: Page, key: str) -> None:
     page.locator(".modal-ux button.close-modal").click()
 
 
-def _run_check(page: Page, name: str) -> None:
-    operation = page.locator("#operations-checks-check_name")
+def _execute_as_shown(page: Page, operation_id: str) -> None:
+    """Open an operation and press Execute at once: Try it out starts from its example."""
+    operation = page.locator(f"#operations-{operation_id}")
     operation.locator(".opblock-summary").click()
-    operation.locator('tr[data-param-name="name"] input').fill(name)
     operation.locator("button.execute").click()
 
 
-def _expect_verdict(page: Page, verdict: str) -> None:
-    response = page.locator("#operations-checks-check_name .live-responses-table tr.response")
+def _expect_answer(page: Page, operation_id: str, text: str) -> None:
+    response = page.locator(f"#operations-{operation_id} .live-responses-table tr.response")
     expect(response.locator(".response-col_status")).to_have_text("200", timeout=TIMEOUT_MS)
     expect(response.locator(".response-col_description pre").first).to_contain_text(
-        f'"verdict": "{verdict}"', timeout=TIMEOUT_MS
+        text, timeout=TIMEOUT_MS
     )
 
 
@@ -165,10 +171,14 @@ def test_analyst_authorises_with_a_key_and_gets_a_verdict_in_swagger_ui(
             page.goto(f"{base_url}/docs")
             _authorise(page, key)
             with page.expect_request(lambda r: "/v1/check?" in r.url) as sent:
-                _run_check(page, CHECKED_NAME)
+                _execute_as_shown(page, "checks-check_name")
             sent_key = sent.value.headers.get("x-api-key")
-            _expect_verdict(page, "certified")
+            _expect_answer(page, "checks-check_name", '"verdict": "certified"')
             page.locator("#operations-checks-check_name").screenshot(path=str(SCREENSHOT))
+            for operation_id, text in FIRST_CLICK_ANSWERS.items():
+                _execute_as_shown(page, operation_id)
+                _expect_answer(page, operation_id, text)
+            page.locator("#operations-checks-check_batch").screenshot(path=str(BATCH_SCREENSHOT))
             page.reload()
             expect(page.locator(".auth-wrapper button.authorize.locked")).to_be_visible(
                 timeout=TIMEOUT_MS
