@@ -107,10 +107,13 @@ def _binary(stream: TextIO) -> BinaryIO:
 
     For the process's own stderr, a buffered writer of our own on its file descriptor: it
     finishes a write that a signal cut short, where the raw file under an unbuffered stderr
-    (PYTHONUNBUFFERED, as the Docker image runs) would leave half a line. For any other
-    stream (pytest's capture), its binary layer.
+    (PYTHONUNBUFFERED, as the Docker image runs) would leave half a line; on a terminal,
+    `sys.stderr` as it is at each write. For any other stream (pytest's capture), its binary
+    layer.
     """
     stream.flush()  # text already written to the stream comes out first
+    if stream is sys.__stderr__ and stream.isatty():
+        return cast(BinaryIO, _CurrentStderr())
     if stream is sys.__stderr__:
         return _stderr_writer()
     binary = getattr(stream, "buffer", None)
@@ -122,6 +125,18 @@ def _stderr_writer() -> BinaryIO:
     """One writer per process, so that every logger shares its lock (BytesLogger's, per file)."""
     assert sys.__stderr__ is not None
     return open(sys.__stderr__.fileno(), "wb", closefd=False)
+
+
+class _CurrentStderr:
+    """Whatever `sys.stderr` is when a line is written, for a person at a terminal: a live
+    display that has taken stderr over (the spinner of `certlookup sync`) prints the line
+    above itself instead of the line landing in the middle of the spinner's."""
+
+    def write(self, data: bytes) -> int:
+        return sys.stderr.write(data.decode("utf-8", "backslashreplace"))
+
+    def flush(self) -> None:
+        sys.stderr.flush()
 
 
 class _TextSink:

@@ -21,7 +21,8 @@ from tests.conftest import make_settings
 from tests.support.httpserver import unused_port
 from tests.support.processes import CERTLOOKUP, certlookup_env
 
-ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\r")
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z ")
 DEADLINE_SECONDS = 60
 
 
@@ -48,7 +49,12 @@ def _read_all(master: int, process: subprocess.Popen[bytes]) -> str:
             break
         chunks.append(chunk)
     process.wait(timeout=DEADLINE_SECONDS)
-    return ANSI.sub("", b"".join(chunks).decode("utf-8", "replace"))
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def _screen_lines(raw: str) -> list[str]:
+    """What a terminal shows line by line: a carriage return starts the line over."""
+    return [ANSI.sub("", part) for part in re.split(r"[\r\n]+", raw) if part.strip()]
 
 
 def _json_lines(text: str) -> list[str]:
@@ -90,10 +96,14 @@ def test_sync_on_a_terminal_prints_readable_lines(database_url: str, tmp_path: P
         if process.poll() is None:
             process.kill()
 
+    lines = _screen_lines(output)
     assert process.returncode == 1, output
-    assert _json_lines(output) == [], output
-    assert re.search(r"\[warning\s*\] sync_failed .*pages_fetched=0", output), output
-    assert "failed (run 1, 0 pages, 0 rows" in output
+    assert _json_lines("\n".join(lines)) == [], output
+    # The log line has a line of its own: not written into the spinner's.
+    [logged] = [line for line in lines if "sync_failed" in line]
+    assert TIMESTAMP.match(logged), logged
+    assert re.search(r"\[warning\s*\] sync_failed .*pages_fetched=0", logged), logged
+    assert any(line.startswith("failed (run 1, 0 pages, 0 rows") for line in lines), lines
 
 
 def test_sync_into_a_pipe_logs_json(database_url: str, tmp_path: Path) -> None:
