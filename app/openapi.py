@@ -1,9 +1,11 @@
-"""The OpenAPI document as served: every error response shows a problem document example.
+"""The OpenAPI document as served: every error response and every enumeration has an example.
 
 Routers declare their error responses briefly (a status and a description that usually
 starts with the code, `problem_doc("watch_not_found: ...")`); Swagger UI would show an
 empty body for them. `install_openapi` fills in the problem schema and an example built from
-the status and code, so an operation added later gets them without anyone remembering.
+the status and code, and gives each enumeration schema its first value as the example, so an
+operation or enum added later gets them without anyone remembering (the rest of the examples
+are written by hand: tests/api/test_swagger_examples.py holds every operation to it).
 """
 
 from __future__ import annotations
@@ -70,13 +72,21 @@ def document_problems(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
+def exemplify_enums(doc: dict[str, Any]) -> dict[str, Any]:
+    """Give every enumeration schema without an example its first value as one (in place)."""
+    for schema in doc.get("components", {}).get("schemas", {}).values():
+        if schema.get("enum") and "examples" not in schema:
+            schema["examples"] = [schema["enum"][0]]
+    return doc
+
+
 def install_openapi(app: FastAPI) -> None:
-    """Serve the document with `document_problems` applied (built once, then cached)."""
+    """Serve the document with the examples above filled in (built once, then cached)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = document_problems(build())
+            app.openapi_schema = exemplify_enums(document_problems(build()))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

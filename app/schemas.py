@@ -10,20 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
-from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    GetJsonSchemaHandler,
-    Strict,
-    ValidationInfo,
-    field_validator,
-)
-from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import CoreSchema, PydanticCustomError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Strict, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 # A str from json.loads holds a code point in this range only for a lone UTF-16 surrogate
 # escape ("\ud800"): a valid pair is decoded into one character. Such text cannot be encoded
@@ -78,18 +68,6 @@ IsoDate = Annotated[dt.date, BeforeValidator(_text_only), Strict(False)]
 IsoDateTime = Annotated[dt.datetime, BeforeValidator(_text_only), Strict(False)]
 # For an Enum field: `Annotated[MyEnum, ENUM_BY_VALUE]` accepts the value as JSON writes it.
 ENUM_BY_VALUE = Strict(False)
-
-
-class ExampledEnum(StrEnum):
-    """A StrEnum whose schema carries its first value as the example (every schema has one)."""
-
-    @classmethod
-    def __get_pydantic_json_schema__(
-        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
-    ) -> JsonSchemaValue:
-        schema = handler(core_schema)
-        handler.resolve_ref_schema(schema)["examples"] = [next(iter(cls)).value]
-        return schema
 
 
 class RequestBody(BaseModel):

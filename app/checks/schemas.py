@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -10,12 +11,12 @@ from pydantic_core import PydanticCustomError
 
 from app.checks import examples as ex
 from app.checks.examples import examples
-from app.schemas import ExampledEnum, RequestBody
+from app.schemas import RequestBody
 
 MAX_BATCH = 1000
 
 
-class Verdict(ExampledEnum):
+class Verdict(StrEnum):
     """The answer to "is this provider on the register?"."""
 
     CERTIFIED = "certified"
@@ -26,7 +27,7 @@ class Verdict(ExampledEnum):
     UNKNOWN = "unknown"
 
 
-class Setting(ExampledEnum):
+class Setting(StrEnum):
     """Who regulates the setting the training is for."""
 
     CQC = "cqc"

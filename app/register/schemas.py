@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -10,10 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.checks.examples import examples
 from app.checks.schemas import OrganisationOut, RegisterStamp
 from app.register import examples as ex
-from app.schemas import ExampledEnum, RequestBody
+from app.schemas import RequestBody
 
 
-class StatusFilter(ExampledEnum):
+class StatusFilter(StrEnum):
     """Statuses an organisation search can be limited to."""
 
     CERTIFIED = "certified"
