@@ -72,6 +72,72 @@ def document_problems(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
+def exemplify_nested(doc: dict[str, Any]) -> dict[str, Any]:
+    """Give every schema used inside an exemplified one the matching part of that example.
+
+    A body's example already shows what each object nested in it looks like; the nested
+    schema's own example is that part (an object, a list's first item, a map's first value,
+    or the anyOf option whose properties it fits). Repeated until nothing changes.
+    """
+    schemas = doc.get("components", {}).get("schemas", {})
+    changed = True
+    while changed:
+        changed = False
+        for schema in list(schemas.values()):
+            for example in schema.get("examples", [])[:1]:
+                changed |= _lend(schemas, schema, example)
+    return doc
+
+
+def _lend(schemas: dict[str, Any], schema: dict[str, Any], value: Any) -> bool:
+    """Walk `value` along `schema`; give each referenced schema lacking one its first part."""
+    if "$ref" in schema:
+        target = schemas.get(schema["$ref"].rsplit("/", 1)[-1], {})
+        if "examples" not in target and "example" not in target:
+            target["examples"] = [value]
+            return True
+        return False
+    changed = False
+    for option in schema.get("anyOf", []) + schema.get("oneOf", []):
+        if _fits(schemas, option, value):
+            changed |= _lend(schemas, option, value)
+            break
+    if isinstance(value, dict):
+        for name, part in value.items():
+            inner = schema.get("properties", {}).get(name) or schema.get("additionalProperties")
+            if isinstance(inner, dict):
+                changed |= _lend(schemas, inner, part)
+    elif isinstance(value, list) and value and isinstance(schema.get("items"), dict):
+        changed |= _lend(schemas, schema["items"], value[0])
+    return changed
+
+
+def _fits(schemas: dict[str, Any], schema: dict[str, Any], value: Any) -> bool:
+    """Whether `value` could be an instance of `schema` (objects judged by their keys)."""
+    if "$ref" in schema:
+        schema = schemas.get(schema["$ref"].rsplit("/", 1)[-1], {})
+    kind = schema.get("type")
+    if isinstance(value, dict):
+        if kind != "object" and "properties" not in schema:
+            return False
+        known = set(schema.get("properties", {}))
+        extra_ok = schema.get("additionalProperties", True) is not False and not known
+        return set(schema.get("required", [])) <= value.keys() and (
+            extra_ok or value.keys() <= known
+        )
+    if isinstance(value, list):
+        return kind == "array"
+    if value is None:
+        return kind == "null"
+    python: dict[str, type | tuple[type, ...]] = {
+        "string": str,
+        "integer": int,
+        "number": (int, float),
+        "boolean": bool,
+    }
+    return kind in python and isinstance(value, python[kind])
+
+
 def exemplify_enums(doc: dict[str, Any]) -> dict[str, Any]:
     """Give every enumeration schema without an example its first value as one (in place)."""
     for schema in doc.get("components", {}).get("schemas", {}).values():
@@ -86,7 +152,7 @@ def install_openapi(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = exemplify_enums(document_problems(build()))
+            app.openapi_schema = exemplify_nested(exemplify_enums(document_problems(build())))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

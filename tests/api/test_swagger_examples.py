@@ -15,6 +15,7 @@ import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from fastapi import FastAPI
@@ -61,6 +62,10 @@ def _schema_example(doc: dict[str, Any], schema: dict[str, Any]) -> Any:
     if schema.get("type") == "array" and "items" in schema:
         item = _schema_example(doc, schema["items"])
         return None if item is None else [item]
+    for option in schema.get("anyOf", []) + schema.get("oneOf", []):
+        found = _schema_example(doc, option)
+        if found is not None:
+            return found
     return None
 
 
@@ -192,7 +197,10 @@ def _request(doc: dict[str, Any], path: str, operation: dict[str, Any]) -> dict[
         kind, media = next(iter(content.items()))  # Swagger UI's first choice
         body = _media_example(doc, media)
         request["headers"]["content-type"] = kind
-        request["content"] = body if isinstance(body, str) else json.dumps(body)
+        if kind == "application/x-www-form-urlencoded":
+            request["content"] = urlencode(body)
+        else:
+            request["content"] = body if isinstance(body, str) else json.dumps(body)
     return request
 
 
