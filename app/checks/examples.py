@@ -86,7 +86,7 @@ RESULT: dict[str, Any] = {
 }
 BATCH_QUERIES: list[dict[str, Any]] = [
     {"name": CHECKED_NAME, "certificate_number": "ACT7325"},
-    {"name": "Kind Homes Ltd", "as_of": "2026-06-30", "setting": "cqc"},
+    {"name": "Kind Homes Ltd", "setting": "ofsted_only"},  # no as_of: a new mirror has no past
     {"website": "www.safehandstrainingltd.example.org.uk"},
 ]
 ITEM_ERROR: dict[str, Any] = {

@@ -226,7 +226,7 @@ def test_every_example_request_is_answered(
 
 
 def test_examples_are_run_against_the_sample_register(tmp_path: Path, site: LocalServer) -> None:
-    """The check example names an organisation the sample register certifies."""
+    """The check and batch examples get real verdicts from a freshly synced sample register."""
     settings = make_settings(f"sqlite:///{tmp_path / 'db.sqlite3'}", source_url=site.url)
     upgrade_database(settings)
     sync_from(settings)
@@ -234,5 +234,9 @@ def test_examples_are_run_against_the_sample_register(tmp_path: Path, site: Loca
         doc = client.get("/openapi.json").json()
         operation = doc["paths"]["/v1/check"]["get"]
         answer = client.get(**_request(doc, "/v1/check", operation)).json()
+        batch = doc["paths"]["/v1/check/batch"]["post"]
+        items = client.post(**_request(doc, "/v1/check/batch", batch)).json()["results"]
     assert answer["verdict"] == "certified"
     assert answer["meets_cqc_expectation"] is True
+    verdicts = [item["result"]["verdict"] for item in items]
+    assert verdicts == ["certified", "affiliate", "certified"]
