@@ -188,6 +188,10 @@ class DateValue(BaseModel):
 
 
 class EntityRef(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"id": "3", "name": "Safe-Hands® Training Ltd"}]}
+    )
+
     id: str = Field(description="An organisation id of this service.")
     name: str = Field(description="Its name.")
 

@@ -55,6 +55,22 @@ DETAIL: dict[str, Any] = {
     "removed_at": None,
     "affiliates": [REF],
     "history": [EVENT],
+    "timeline": [
+        {
+            "since": SYNCED_AT,
+            "until": None,
+            "effective_on": "2025-10-05",
+            "event_kind": "added",
+            "status": "certified",
+            "name": ORGANISATION["name"],
+            "listed_name": ORGANISATION["listed_name"],
+            "parent_name": None,
+            "certificate_number": "ACT7325",
+            "certified_on": "2025-10-05",
+            "valid_until": "2028-04-27",
+            "approved_on": None,
+        }
+    ],
     "register": STAMP,
 }
 CHANGE_LINKS: dict[str, Any] = {

@@ -185,7 +185,7 @@ def _request(doc: dict[str, Any], path: str, operation: dict[str, Any]) -> dict[
     query: dict[str, Any] = {}
     for parameter in operation.get("parameters", []):
         value = _parameter_example(parameter)
-        if value is None:
+        if value is None or value == "":  # Swagger UI sends no empty value
             continue
         if parameter["in"] == "path":
             path = path.replace("{" + parameter["name"] + "}", str(value))
