@@ -32,7 +32,8 @@ class _Terminal(io.StringIO):
 
 
 def _env(database_url: str) -> dict[str, str]:
-    env = certlookup_env(database_url, COLUMNS="200")
+    # A person's terminal, whatever the test runner's environment has (CI may set no TERM).
+    env = certlookup_env(database_url, COLUMNS="200", TERM="xterm-256color")
     del env["CERTLOOKUP_LOG_JSON"]  # unset, as an operator's shell leaves it
     return env
 
@@ -103,7 +104,7 @@ def test_sync_on_a_terminal_prints_readable_lines(database_url: str, tmp_path: P
     [logged] = [line for line in lines if "sync_failed" in line]
     assert TIMESTAMP.match(logged), logged
     assert re.search(r"\[warning\s*\] sync_failed .*pages_fetched=0", logged), logged
-    assert any(line.startswith("failed (run 1, 0 pages, 0 rows") for line in lines), lines
+    assert any("failed (run 1, 0 pages, 0 rows" in line for line in lines), lines
 
 
 def test_sync_into_a_pipe_logs_json(database_url: str, tmp_path: Path) -> None:
