@@ -36,6 +36,10 @@ METHODS = ("get", "put", "post", "patch", "delete")
 # Creating comes before reading, reading before deleting: the path-parameter examples name
 # the first watch and webhook, which the POST examples create.
 PHASES = {"post": 0, "get": 1, "delete": 2}
+# What "Try it out" answers where a 2xx cannot be had from the example as it stands (each is
+# among the operation's documented responses): receipt ids are random, so the example id is
+# one the fresh service has not issued.
+EXPECTED_STATUS = {"GET /v1/receipts/{id}": 404}
 PUBLIC_ADDRESS = "93.184.215.14"  # the example webhook host "resolves" here; never contacted
 
 
@@ -220,7 +224,11 @@ def test_every_example_request_is_answered(
         for method, path, operation in _in_order(doc):
             response = client.request(method.upper(), **_request(doc, path, operation))
             answers[f"{method.upper()} {path}"] = (response.status_code, response.text[:300])
-    failed = {k: v for k, v in answers.items() if not 200 <= v[0] < 300}
+    failed = {
+        k: v
+        for k, v in answers.items()
+        if not (200 <= v[0] < 300 if k not in EXPECTED_STATUS else v[0] == EXPECTED_STATUS[k])
+    }
     assert failed == {}, json.dumps(failed, indent=1)
     assert len(answers) >= 25
 
