@@ -1,4 +1,5 @@
-"""The `certlookup` command: serve, sync, import, scheduler, check, db, keys, receipts."""
+"""The `certlookup` command: serve, sync, import, scheduler, heartbeat, check, db, keys,
+receipts."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from app.checks.cli import check, evaluate
 from app.config import get_settings
 from app.db import engine_for, upgrade_database
 from app.logging import configure_logging
+from app.ops.heartbeat_cli import heartbeat
 from app.receipts.cli import receipts_cli
 from app.register.importing import file_source
 from app.register.locks import SyncAlreadyRunning
@@ -31,6 +33,7 @@ cli.add_typer(receipts_cli, name="receipts")
 console = Console(stderr=True)
 cli.command()(check)
 cli.command("eval")(evaluate)
+cli.command()(heartbeat)
 
 EXIT_FAILED, EXIT_REJECTED, EXIT_BUSY = 1, 2, 3
 

@@ -17,6 +17,8 @@ from app.ops.ratelimit import parse_rate_limit
 
 # Standard Webhooks' suggestion, shortened: about three days in all (plus jitter).
 DEFAULT_RETRY_SCHEDULE = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0, 36000.0)
+# After a failed scheduled sync: 5, 15 and 45 minutes, then hourly until the next scheduled run.
+DEFAULT_SYNC_RETRY_SCHEDULE = (300.0, 900.0, 2700.0, 3600.0)
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "dev", "development", "secret"}
 
 
@@ -82,6 +84,19 @@ class Settings(BaseSettings):
     )
     sync_cron: str = Field(
         "0 3 * * *", description="When the scheduler syncs (crontab, Europe/London)."
+    )
+    sync_retry_schedule: Annotated[list[float], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_SYNC_RETRY_SCHEDULE),
+        description="Seconds to wait before each retry after a failed or rejected scheduled "
+        "sync, comma-separated like CERTLOOKUP_WEBHOOK_RETRY_SCHEDULE; the last step repeats "
+        "until the next scheduled run (which starts the steps again).",
+    )
+    heartbeat_seconds: float = Field(
+        30.0,
+        ge=1,
+        le=3600,
+        description="How often the scheduler writes its heartbeat to the database "
+        "(`certlookup heartbeat` fails when it is older than four of these).",
     )
     index_poll_seconds: float = Field(
         2.0, gt=0, description="How often each API process checks for a new registry version."
@@ -167,7 +182,7 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("webhook_retry_schedule", mode="before")
+    @field_validator("webhook_retry_schedule", "sync_retry_schedule", mode="before")
     @classmethod
     def _split_schedule(cls, value: object) -> object:
         if isinstance(value, str):
@@ -178,6 +193,13 @@ class Settings(BaseSettings):
             if not delays or any(not 0 <= d <= 7 * 86400 for d in delays):
                 raise ValueError("one or more delays, each 0 to 604800 seconds")
             return delays
+        return value
+
+    @field_validator("sync_retry_schedule")
+    @classmethod
+    def _sync_retries_wait(cls, value: list[float]) -> list[float]:
+        if not value or any(delay < 1 for delay in value):
+            raise ValueError("one or more delays, each at least 1 second")
         return value
 
     @field_validator("trusted_proxies")

@@ -28,6 +28,7 @@ from app.ops.docs import install_docs
 from app.ops.middleware import install_middleware
 from app.ops.router import router as ops_router
 from app.ops.scheduler import start_scheduler
+from app.ops.scheduler_metrics import SchedulerStateCollector
 from app.receipts.keys import load_key_ring
 from app.receipts.router import router as receipts_router
 from app.reconcile.browser_router import router as reconcile_browser_router
@@ -150,6 +151,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_middleware(app, settings)
     app.state.metrics.registry.register(WatchStateCollector(lambda: app.state.engine))
+    app.state.metrics.registry.register(SchedulerStateCollector(lambda: app.state.engine))
     # Routes match in order: the lookup hot path first, the docs last.
     app.state.address_guard = AddressGuard(allow_private=settings.webhook_allow_private)
     routers = (

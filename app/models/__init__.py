@@ -6,6 +6,7 @@ A new domain adds its module below and its names to `__all__`.
 
 from app.models.auth import ApiKey
 from app.models.base import NAMING_CONVENTION, Base, UTCDateTime, utcnow
+from app.models.ops import SchedulerHeartbeat
 from app.models.receipts import Receipt
 from app.models.register import (
     EventKind,
@@ -32,6 +33,7 @@ __all__ = [
     "OrganisationStatus",
     "Receipt",
     "RegistryState",
+    "SchedulerHeartbeat",
     "SyncArtifact",
     "SyncLease",
     "SyncOutcome",

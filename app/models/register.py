@@ -134,6 +134,12 @@ class SyncRun(Base):
     warnings: Mapped[list[Any]] = mapped_column(
         default=list, doc="What was dropped from entries that were kept, one line each."
     )
+    attempt: Mapped[int] = mapped_column(
+        default=1, doc="1 for a first try; 2 and up for retries after a failed scheduled sync."
+    )
+    retry_at: Mapped[dt.datetime | None] = mapped_column(
+        doc="When the scheduler retries after this failed or rejected run (null: no retry)."
+    )
 
 
 class SyncArtifact(Base):

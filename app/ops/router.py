@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from app.checks.examples import examples
 from app.checks.snapshot import Snapshot
 from app.checks.verdicts import Clock, register_stamp
 from app.errors import Unavailable
+from app.ops.heartbeat import Beat, newest_beat
 from app.ops.metrics import AppMetrics
 
 router = APIRouter(tags=["operations"])
@@ -33,6 +35,12 @@ EXAMPLE_READINESS: dict[str, Any] = {
     "registry_version": 12,
     "last_synced_at": "2026-11-26T03:00:41.369075Z",
     "stale": False,
+    "scheduler": {
+        "heartbeat_at": "2026-11-26T09:41:12.052113Z",
+        "heartbeat_age_seconds": 12.407,
+        "host": "certlookup-scheduler-1",
+        "next_sync_at": "2026-11-27T03:00:00Z",
+    },
 }
 
 
@@ -42,6 +50,33 @@ class Health(BaseModel):
     model_config = ConfigDict(json_schema_extra=examples({"status": "ok"}))
 
     status: str = Field(description="Always `ok`.")
+
+
+class SchedulerLiveness(BaseModel):
+    """The scheduler's newest heartbeat (it writes one every CERTLOOKUP_HEARTBEAT_SECONDS)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_READINESS["scheduler"]]})
+
+    heartbeat_at: dt.datetime = Field(description="When it last wrote its heartbeat (UTC).")
+    heartbeat_age_seconds: float = Field(
+        description="Seconds since then: far above CERTLOOKUP_HEARTBEAT_SECONDS (30 by "
+        "default) means the scheduler process is down or stuck and the data will age."
+    )
+    host: str = Field(description="The host (container) the scheduler runs on.")
+    next_sync_at: dt.datetime | None = Field(
+        description="When the scheduled sync runs next, as the scheduler saw it (UTC)."
+    )
+
+
+def _scheduler_out(beat: Beat | None) -> SchedulerLiveness | None:
+    if beat is None:
+        return None
+    return SchedulerLiveness(
+        heartbeat_at=beat.beat_at,
+        heartbeat_age_seconds=round(beat.age_seconds(), 3),
+        host=beat.host,
+        next_sync_at=beat.next_sync_at,
+    )
 
 
 class Readiness(BaseModel):
@@ -58,6 +93,11 @@ class Readiness(BaseModel):
     registry_version: int = Field(description="Registry version of the loaded index.")
     last_synced_at: dt.datetime | None = Field(description="Last successful sync (UTC).")
     stale: bool = Field(description="True when the data is older than max_age_hours.")
+    scheduler: SchedulerLiveness | None = Field(
+        description="The scheduler's newest heartbeat; null when no scheduler has ever run "
+        "against this database. Informational: an old heartbeat does not make this process "
+        "unready (it still answers from its data), but the data will age."
+    )
 
 
 @router.get(
@@ -71,26 +111,33 @@ async def healthz() -> Health:
     return Health(status="ok")
 
 
-def _select_one(engine: Engine) -> bool:
+@dataclass(frozen=True, slots=True)
+class DatabaseProbe:
+    """What one readiness probe of the database found."""
+
+    reachable: bool
+    beat: Beat | None = None
+    """The scheduler's newest heartbeat (None: never written, or unreachable)."""
+
+
+def _probe(engine: Engine) -> DatabaseProbe:
     try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-        return True
+        return DatabaseProbe(True, newest_beat(engine))
     except Exception:
-        return False
+        return DatabaseProbe(False)
 
 
-async def _database_reachable(app: FastAPI) -> bool:
+async def _probe_database(app: FastAPI) -> DatabaseProbe:
     # One probe at a time per app: a hung connect must not pile up threads under
     # frequent probes. The caller waits at most DATABASE_TIMEOUT_SECONDS.
-    probe: asyncio.Task[bool] | None = getattr(app.state, "database_probe", None)
+    probe: asyncio.Task[DatabaseProbe] | None = getattr(app.state, "database_probe", None)
     if probe is None or probe.done() or probe.get_loop() is not asyncio.get_running_loop():
-        probe = asyncio.create_task(run_in_threadpool(_select_one, app.state.engine))
+        probe = asyncio.create_task(run_in_threadpool(_probe, app.state.engine))
         app.state.database_probe = probe
     try:
         return await asyncio.wait_for(asyncio.shield(probe), DATABASE_TIMEOUT_SECONDS)
     except TimeoutError:
-        return False
+        return DatabaseProbe(False)
 
 
 def _sync_check(snapshot: Snapshot | None) -> str:
@@ -110,7 +157,7 @@ def _sync_check(snapshot: Snapshot | None) -> str:
             **PROBLEM,
             "description": "not_ready: `checks` says which check failed (`database: "
             "unreachable`, `index: not_loaded`, `sync: never_synced` until the first "
-            "successful sync).",
+            "successful sync); `scheduler` as when ready.",
         }
     },
 )
@@ -119,18 +166,21 @@ async def readyz(request: Request) -> Readiness:
     at least once (stale data stays ready, flagged `stale`); else 503 saying which check failed.
     """
     snapshot = request.app.state.holder.snapshot
+    database = await _probe_database(request.app)
     checks = {
-        "database": "ok" if await _database_reachable(request.app) else "unreachable",
+        "database": "ok" if database.reachable else "unreachable",
         "index": "ok" if snapshot is not None else "not_loaded",
         "sync": _sync_check(snapshot),
     }
     failed = sorted(name for name, result in checks.items() if result != "ok")
+    scheduler = _scheduler_out(database.beat)
     if failed or snapshot is None:
         raise Unavailable(
             "not ready: " + ", ".join(f"{name} {checks[name]}" for name in failed),
             code="not_ready",
             headers={"Retry-After": "5"},
             checks=checks,
+            scheduler=scheduler.model_dump(mode="json") if scheduler is not None else None,
         )
     settings = request.app.state.settings
     stamp = register_stamp(snapshot, Clock.for_settings(settings))
@@ -140,6 +190,7 @@ async def readyz(request: Request) -> Readiness:
         registry_version=stamp.version,
         last_synced_at=stamp.last_synced_at,
         stale=stamp.stale,
+        scheduler=scheduler,
     )
 
 

@@ -11,24 +11,24 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 import threading
 import time
 from collections.abc import Callable
-from itertools import pairwise
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from app.checks.snapshot import RegisterInfo, SnapshotHolder, read_info
 from app.config import Settings
 from app.models import SyncRun, utcnow
+from app.ops.cron import TIMEZONE, cron_trigger, dedupe_window
+from app.ops.heartbeat import Heartbeat, add_heartbeat_job
 from app.ops.metrics import record_sync
+from app.ops.sync_retry import RETRY_JOB_ID, RETRY_POLL_SECONDS, SKIPPED, SyncRetries
+from app.register import repository
 from app.register.locks import SyncAlreadyRunning
 from app.register.sync import SyncRequest, run_sync
 from app.watches.jobs import add_watch_jobs
@@ -36,7 +36,6 @@ from app.webhooks.delivery import DeliveryWorker
 
 log = structlog.get_logger(__name__)
 
-TIMEZONE = ZoneInfo("Europe/London")
 SYNC_JOB_ID = "sync"
 CATCH_UP_JOB_ID = "catch-up"
 # A job late by more than this is dropped (APScheduler's default is 1 second: a busy or
@@ -45,80 +44,6 @@ MISFIRE_GRACE_SECONDS = 6 * 3600
 # Try the lock once: a tick that finds a sync running is already served by that sync.
 # Waiting could let this process start a second sync the moment the first one ends.
 LOCK_WAIT_SECONDS = 0.0
-# A tick skips when any sync started this recently (covers clock skew between hosts and a
-# sync so quick that it ended before the other scheduler reached the lock).
-MAX_DEDUPE_SECONDS = 60.0
-
-_CRONTAB_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
-_WEEKDAY_PART = re.compile(r"^(?P<first>\*|\w+)(?:-(?P<last>\w+))?(?:/(?P<step>\d+))?$")
-
-
-def _crontab_day(token: str) -> int:
-    lowered = token.lower()
-    if lowered in _CRONTAB_WEEKDAYS:
-        return _CRONTAB_WEEKDAYS.index(lowered)
-    if token.isdigit() and int(token) <= 7:
-        return int(token) % 7  # 0 and 7 are both Sunday
-    raise ValueError(f"invalid day of week {token!r} in sync_cron")
-
-
-def _weekdays(field: str) -> str:
-    """Crontab day-of-week (0 or 7 = Sunday) as APScheduler 3 names (its 0 is Monday)."""
-    if field in {"*", "?"}:
-        return "*"
-    days: set[int] = set()
-    for part in field.split(","):
-        match = _WEEKDAY_PART.match(part)
-        if not match:
-            raise ValueError(f"invalid day of week {part!r} in sync_cron")
-        first, last, step = match["first"], match["last"], int(match["step"] or 1)
-        start = 0 if first == "*" else _crontab_day(first)
-        end = 6 if first == "*" or (match["step"] and not last) else start
-        if last:
-            end = _crontab_day(last) or 7  # "5-7", "fri-sun": Sunday ends the week
-        if end < start or step < 1:
-            raise ValueError(f"invalid day-of-week range {part!r} in sync_cron")
-        days.update(day % 7 for day in range(start, end + 1, step))
-    if len(days) == len(_CRONTAB_WEEKDAYS):
-        return "*"
-    return ",".join(_CRONTAB_WEEKDAYS[day] for day in sorted(days, key=lambda d: (d - 1) % 7))
-
-
-def cron_trigger(expression: str) -> CronTrigger:
-    """A trigger from a crontab line (5 fields, or 6 with seconds first), London time."""
-    fields = expression.split()
-    if len(fields) == 5:
-        fields.insert(0, "0")
-    if len(fields) != 6:
-        raise ValueError(
-            f"sync_cron needs 5 fields (minute hour day month weekday) or 6 (seconds first), "
-            f"got {expression!r}"
-        )
-    second, minute, hour, day, month, weekday = fields
-    return CronTrigger(
-        second=second,
-        minute=minute,
-        hour=hour,
-        day=day,
-        month=month,
-        day_of_week=_weekdays(weekday),
-        timezone=TIMEZONE,
-    )
-
-
-def dedupe_window(trigger: CronTrigger, now: dt.datetime) -> float:
-    """Seconds a tick looks back for a sync already started: under half the shortest gap."""
-    fire_times: list[dt.datetime] = []
-    previous: dt.datetime | None = None
-    moment = now
-    for _ in range(8):
-        previous = trigger.get_next_fire_time(previous, moment)
-        if previous is None:
-            break
-        fire_times.append(previous)
-        moment = previous + dt.timedelta(seconds=1)
-    gaps = [(b - a).total_seconds() for a, b in pairwise(fire_times)]
-    return min([MAX_DEDUPE_SECONDS, *(gap / 2 for gap in gaps)])
 
 
 def needs_catch_up(info: RegisterInfo | None, max_age_hours: float, now: dt.datetime) -> bool:
@@ -137,11 +62,14 @@ class ScheduledSync:
         settings: Settings,
         holder: SnapshotHolder | None = None,
         dedupe_seconds: float = 0.0,
+        retries: SyncRetries | None = None,
     ) -> None:
         self.engine = engine
         self.settings = settings
         self.holder = holder
         self.dedupe_seconds = dedupe_seconds
+        self.retries = retries
+        self._failed_at: dt.datetime | None = None
         self._running = 0
         self._count_lock = threading.Lock()
 
@@ -162,7 +90,7 @@ class ScheduledSync:
             log.info(
                 "scheduled_sync_skipped", job="tick", reason="a sync already started for this tick"
             )
-            return "skipped"
+            return SKIPPED
         return self._sync("tick")
 
     def catch_up(self) -> str:
@@ -174,20 +102,38 @@ class ScheduledSync:
             info = None
         if not needs_catch_up(info, self.settings.max_age_hours, utcnow()):
             log.info("catch_up_sync_not_needed", last_synced_at=str(info and info.last_synced_at))
-            return "skipped"
+            return SKIPPED
         return self._sync("catch-up")
 
-    def _sync(self, job: str) -> str:
-        request = SyncRequest(trigger="scheduler", lock_wait_seconds=LOCK_WAIT_SECONDS)
+    def retry_if_due(self) -> str | None:
+        """The retry job (polled): run the planned retry once its time has come."""
+        plan = self.retries.take_due() if self.retries is not None else None
+        return self.retry(plan.attempt) if plan is not None else None
+
+    def retry(self, attempt: int) -> str:
+        """One retry after a failed or rejected sync, unless a sync has succeeded since."""
+        if self._synced_since_failure():
+            log.info("sync_retry_not_needed", attempt=attempt, reason="a sync succeeded since")
+            return SKIPPED
+        outcome = self._sync("retry", attempt)
+        if outcome == SKIPPED and self.retries is not None:
+            self.retries.again(attempt)  # the sync that held the lock may fail too
+        return outcome
+
+    def _sync(self, job: str, attempt: int = 1) -> str:
+        request = SyncRequest(
+            trigger="scheduler", lock_wait_seconds=LOCK_WAIT_SECONDS, attempt=attempt
+        )
         with self._count_lock:
             self._running += 1
         try:
             report = run_sync(self.engine, self.settings, request)
         except SyncAlreadyRunning:
             log.info("scheduled_sync_skipped", job=job, reason="another sync is already running")
-            return "skipped"
+            return SKIPPED
         except Exception:
-            log.exception("scheduled_sync_error", job=job)
+            log.exception("scheduled_sync_error", job=job, attempt=attempt)
+            self._plan_retry("error", attempt, None)
             return "error"
         finally:
             with self._count_lock:
@@ -197,12 +143,36 @@ class ScheduledSync:
             log.warning(
                 "scheduled_sync_not_applied",
                 job=job,
+                attempt=attempt,
                 outcome=report.outcome.value,
                 reason=report.reason,
                 run_id=report.run_id,
             )
+        self._plan_retry(report.outcome.value, attempt, report.run_id)
         self._refresh_holder()
         return report.outcome.value
+
+    def _plan_retry(self, outcome: str, attempt: int, run_id: int | None) -> None:
+        """Plan the next retry after a failure (noted on the run), or cancel it on success."""
+        if self.retries is None:
+            return
+        self._failed_at = None if outcome in ("applied", "unchanged") else utcnow()
+        plan = self.retries.after(outcome, attempt)
+        if plan is None or run_id is None:
+            return
+        try:
+            repository.plan_retry(self.engine, run_id, plan.at)
+        except Exception:  # the retry still happens; only the run record misses it
+            log.warning("sync_retry_not_recorded", run_id=run_id, exc_info=True)
+
+    def _synced_since_failure(self) -> bool:
+        if self._failed_at is None:
+            return False
+        try:
+            last = read_info(self.engine).last_synced_at
+        except Exception:
+            return False
+        return last is not None and last > self._failed_at
 
     def _sync_started_since(self, since: dt.datetime) -> bool:
         with Session(self.engine) as session:
@@ -226,6 +196,7 @@ class SyncScheduler(BackgroundScheduler):
         self.sync_jobs = sync_jobs
         self.catch_up_at_start = False
         self.delivery: DeliveryWorker | None = None
+        self.heartbeat: Heartbeat | None = None
 
     def shutdown(self, wait: bool = True) -> None:
         """Stop the jobs, then the webhook delivery worker (it finishes its attempts)."""
@@ -240,7 +211,8 @@ def build_scheduler(
     """A configured, not yet started scheduler: the cron job, and a catch-up job if needed."""
     trigger = cron_trigger(settings.sync_cron)
     now = dt.datetime.now(TIMEZONE)
-    jobs = ScheduledSync(engine, settings, holder, dedupe_window(trigger, now))
+    retries = SyncRetries(settings.sync_retry_schedule, trigger)
+    jobs = ScheduledSync(engine, settings, holder, dedupe_window(trigger, now), retries)
     scheduler = SyncScheduler(
         jobs,
         timezone=TIMEZONE,
@@ -251,7 +223,16 @@ def build_scheduler(
         },
     )
     scheduler.add_job(jobs.tick, trigger, id=SYNC_JOB_ID, name="sync the register")
+    scheduler.add_job(
+        jobs.retry_if_due,
+        "interval",
+        seconds=RETRY_POLL_SECONDS,
+        id=RETRY_JOB_ID,
+        name="retry a failed sync when due",
+        max_instances=2,  # a poll while a retry syncs returns at once (no "skipped" warnings)
+    )
     scheduler.delivery = add_watch_jobs(scheduler, settings, engine)
+    scheduler.heartbeat = add_heartbeat_job(scheduler, settings, engine, SYNC_JOB_ID)
     try:
         info: RegisterInfo | None = read_info(engine)
     except Exception:
@@ -277,6 +258,8 @@ def start_scheduler(
         timezone=str(TIMEZONE),
         next_sync=job.next_run_time.isoformat() if job and job.next_run_time else None,
         catch_up=scheduler.catch_up_at_start,
+        sync_retry_schedule=settings.sync_retry_schedule,
+        heartbeat_seconds=settings.heartbeat_seconds,
     )
     return scheduler
 

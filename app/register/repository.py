@@ -175,13 +175,16 @@ def apply_diff(
     link_affiliates(session)
 
 
-def start_run(engine: Engine, *, trigger: str, source_url: str, forced: bool) -> int:
+def start_run(
+    engine: Engine, *, trigger: str, source_url: str, forced: bool, attempt: int = 1
+) -> int:
     """Record a run as started, in its own transaction so it is visible while it runs."""
     with Session(engine) as session, session.begin():
         run = SyncRun(
             trigger=trigger,
             source_url=source_url,
             forced=forced,
+            attempt=attempt,
             started_at=utcnow(),
             outcome=SyncOutcome.RUNNING.value,
         )
@@ -198,6 +201,12 @@ def finish_run(session: Session, run_id: int, **fields: Any) -> SyncRun:
     for name, value in fields.items():
         setattr(run, name, value)
     return run
+
+
+def plan_retry(engine: Engine, run_id: int, retry_at: dt.datetime) -> None:
+    """Note on a finished run when the scheduler will try again."""
+    with Session(engine) as session, session.begin():
+        session.execute(update(SyncRun).where(SyncRun.id == run_id).values(retry_at=retry_at))
 
 
 def mark_interrupted_runs(session: Session, current_run_id: int) -> None:

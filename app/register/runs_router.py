@@ -120,6 +120,8 @@ def _dry_run_out(report: SyncReport, source_url: str) -> SyncRunOut:
         duration_ms=report.duration_ms,
         registry_version=report.registry_version,
         warnings=report.warnings,
+        attempt=1,
+        retry_at=None,
     )
 
 

@@ -212,8 +212,8 @@ EXAMPLE_SYNC_RUN: dict[str, Any] = {
     "id": 2,
     "trigger": "scheduler",
     "source_url": "https://bildact.org.uk",
-    "started_at": "2026-11-26T03:00:00.124772Z",
-    "finished_at": "2026-11-26T03:00:41.372144Z",
+    "started_at": "2026-11-26T03:05:00.124772Z",
+    "finished_at": "2026-11-26T03:05:41.372144Z",
     "outcome": "applied",
     "forced": False,
     "reason": None,
@@ -228,6 +228,8 @@ EXAMPLE_SYNC_RUN: dict[str, Any] = {
         "https://bildact.org.uk/certified-organisations/: 'Acme Training Ltd': website "
         "'javascript:alert(1)' dropped: not an http(s) address"
     ],
+    "attempt": 2,
+    "retry_at": None,
 }
 
 
@@ -259,6 +261,15 @@ class SyncRunOut(BaseModel):
     warnings: list[str] = Field(
         description="What was dropped from entries that were kept, one line each: a website "
         "that is not an http(s) address is served as null. Empty when nothing was dropped."
+    )
+    attempt: int = Field(
+        description="1 for a first try; 2 and up for the scheduler's retries after a failed "
+        "or rejected scheduled sync (CERTLOOKUP_SYNC_RETRY_SCHEDULE)."
+    )
+    retry_at: dt.datetime | None = Field(
+        description="When the scheduler will try again after this failed or rejected run "
+        "(UTC); null when no retry is planned (the run succeeded, was not the scheduler's, "
+        "or the next scheduled run comes first)."
     )
 
 

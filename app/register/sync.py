@@ -70,6 +70,8 @@ class SyncRequest:
     dry_run: bool = False
     force: bool = False
     lock_wait_seconds: float = 5.0
+    attempt: int = 1
+    """1 for a first try; 2 and up for the scheduler's retries after a failed sync."""
     on_page: Callable[[str], None] | None = None
     on_started: Callable[[int], None] | None = None
     """Called with the run id as soon as the run is recorded (never on a dry run)."""
@@ -215,7 +217,11 @@ def run_sync(
             None
             if request.dry_run
             else repository.start_run(
-                engine, trigger=request.trigger, source_url=source_url, forced=request.force
+                engine,
+                trigger=request.trigger,
+                source_url=source_url,
+                forced=request.force,
+                attempt=request.attempt,
             )
         )
         if run_id is not None and request.on_started is not None:
@@ -244,6 +250,8 @@ def run_sync(
     log.info(
         "sync_finished",
         run_id=run_id,
+        trigger=request.trigger,
+        attempt=request.attempt,
         outcome=report.outcome.value,
         reason=report.reason,
         added=report.diff.added,
