@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import structlog
 from apscheduler.schedulers.base import BaseScheduler
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,6 +25,7 @@ log = structlog.get_logger(__name__)
 HEARTBEAT_JOB_ID = "heartbeat"
 MISSED_BEATS_ALLOWED = 4
 """`certlookup heartbeat` fails once the newest beat is older than this many intervals."""
+FORGET_AFTER = dt.timedelta(days=7)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,14 +67,20 @@ class Heartbeat:
         return next_run.astimezone(dt.UTC) if next_run is not None else None
 
     def _write(self) -> None:
+        now = utcnow()
         values = {
             "pid": self.pid,
             "started_at": self.started_at,
-            "beat_at": utcnow(),
+            "beat_at": now,
             "next_sync_at": self._next_sync_at(),
         }
+        forgotten = now - FORGET_AFTER
         try:
             with Session(self.engine) as session, session.begin():
+                # Hosts that stopped beating long ago (containers replaced by a deploy).
+                session.execute(
+                    delete(SchedulerHeartbeat).where(SchedulerHeartbeat.beat_at < forgotten)
+                )
                 row = session.get(SchedulerHeartbeat, self.host)
                 if row is None:
                     session.add(SchedulerHeartbeat(host=self.host, **values))

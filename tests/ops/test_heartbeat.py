@@ -21,6 +21,7 @@ from app.models import RegistryState, SchedulerHeartbeat, utcnow
 from app.ops.heartbeat import HEARTBEAT_JOB_ID, newest_beat
 from app.ops.scheduler import SYNC_JOB_ID, SyncScheduler, start_scheduler
 from tests.conftest import make_settings
+from tests.register import fast_fetching
 from tests.support.processes import certlookup_env, run_certlookup, wait_until
 
 FAR_AWAY_CRON = "0 3 1 1 *"
@@ -28,8 +29,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def scheduler(engine: Engine, database_url: str) -> Iterator[SyncScheduler]:
+def scheduler(
+    engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[SyncScheduler]:
     """A running scheduler (heartbeat every second) whose catch-up sync fails fast."""
+    fast_fetching(monkeypatch, max_retries=0)
     settings = make_settings(
         database_url,
         source_url="http://127.0.0.1:9",  # nothing listens: the catch-up sync fails
@@ -75,6 +79,25 @@ def test_the_scheduler_beats_at_start_and_then_every_interval(
     assert job is not None
     assert later.next_sync_at == job.next_run_time
     assert scheduler.get_job(HEARTBEAT_JOB_ID) is not None
+
+
+def test_a_host_that_stopped_beating_a_week_ago_is_forgotten(
+    engine: Engine, scheduler: SyncScheduler
+) -> None:
+    wait_until(lambda: newest_beat(engine), timeout=10, what="the first beat")
+    long_ago = utcnow() - dt.timedelta(days=8)
+    with Session(engine) as session, session.begin():
+        session.add(
+            SchedulerHeartbeat(
+                host="replaced-container", pid=7, started_at=long_ago, beat_at=long_ago
+            )
+        )
+    assert scheduler.heartbeat is not None
+
+    scheduler.heartbeat.beat()
+
+    assert newest_beat(engine, "replaced-container") is None
+    assert newest_beat(engine, socket.gethostname()) is not None
 
 
 def test_readyz_and_metrics_show_the_heartbeat_age(
