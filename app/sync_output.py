@@ -66,5 +66,7 @@ def print_sync_report(console: Console, report: SyncReport) -> None:
     )
     if report.reason:
         console.print(f"[{colour}]reason:[/] {report.reason}")
+    for warning in report.warnings:
+        console.print(f"[yellow]warning:[/] {warning}")
     if diff.changes:
         console.print(_changes_table(report))

@@ -77,6 +77,26 @@ def test_sync_command_mirrors_the_register_and_prints_a_summary(
     assert "added 0, changed 0, removed 0, unchanged 98" in again.stdout
 
 
+def test_sync_prints_what_it_dropped_from_kept_entries(
+    certlookup: CliRunner, sample_server: LocalServer
+) -> None:
+    sample_server.routes[CERTIFIED] = edited(
+        CERTIFIED,
+        lambda page: page.replace(
+            'href="https://www.oconnellreesassociatesll.example.org.uk/"',
+            'href="javascript:alert(1)"',
+        ),
+    )
+
+    result = run_sync_command(certlookup, "--source-url", sample_server.url)
+
+    assert result.exit_code == 0, result.output
+    assert (
+        "warning: " + sample_server.url + CERTIFIED + ': "O\'Connell & Rees Associates LLP": '
+        "website 'javascript:alert(1)' dropped: not an http(s) address"
+    ) in result.stdout
+
+
 def test_sync_dry_run_prints_the_changes_and_writes_nothing(
     certlookup: CliRunner, engine: Engine, sample_server: LocalServer
 ) -> None:
