@@ -68,11 +68,8 @@ def sync(
     force: Force = False,
 ) -> None:
     """Fetch the register and bring the mirror up to date."""
-    with sync_progress(console) as on_page:
-        request = SyncRequest(
-            trigger="cli", source_url=source_url, dry_run=dry_run, force=force, on_page=on_page
-        )
-        _run(request)
+    request = SyncRequest(trigger="cli", source_url=source_url, dry_run=dry_run, force=force)
+    _run(request, progress=True)
 
 
 @cli.command("import")
@@ -103,13 +100,19 @@ def import_file(
     _run(request)
 
 
-def _run(request: SyncRequest) -> None:
-    """Run a sync, print its report, and exit with its code."""
+def _run(request: SyncRequest, progress: bool = False) -> None:
+    """Run a sync (with a spinner on a terminal when `progress`), print its report once the
+    spinner is gone, and exit with its code."""
     settings = get_settings()
     upgrade_database(settings)
     engine = engine_for(settings.sqlalchemy_url)
     try:
-        report = run_sync(engine, settings, request)
+        if progress:
+            with sync_progress(console) as on_page:
+                request.on_page = on_page
+                report = run_sync(engine, settings, request)
+        else:
+            report = run_sync(engine, settings, request)
     except SyncAlreadyRunning as exc:
         console.print(f"[yellow]{exc}[/]")
         raise typer.Exit(EXIT_BUSY) from None
