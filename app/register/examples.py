@@ -116,6 +116,8 @@ SYNC_RUN: dict[str, Any] = {
     "duration_ms": 426,
     "registry_version": 1,
     "warnings": [],
+    "attempt": 1,
+    "retry_at": None,
 }
 SYNC_RUN_PAGE: dict[str, Any] = {
     "items": [SYNC_RUN],
