@@ -51,39 +51,48 @@ from tests.support.sitegen import Org, generate_register, generate_site, renamed
 
 REPORT = REPORTS / "watches.md"
 NOTES = """
-**Target: 10,000 watches re-evaluated in well under 2 s. Not met** on this run: 20-30 s of
-evaluation, on a machine at a load average near 20 on 2 CPUs (the same syncs without watches
-took 8.2 s here, against 1.6 s in benchmarks/reports/sync.md, so everything ran about 5x
-slower than on a quiet machine; even divided by 5 the evaluation stays well over 2 s).
+**Target: 10,000 watches re-evaluated in well under 2 s. Not met** on this run: evaluation took
+5.2 / 6.2 s (SQLite / PostgreSQL) with 40% of the names not listed, the worst case, and 4.0 /
+3.9 s with 10% not listed. The run shared the machine with a full test suite (load 2.7-3.7 on 2
+CPUs). The same syncs without watches took 4.2-5.4 s here, against 1.6 s in
+benchmarks/reports/sync.md, so this run was about 3x slower than a quiet machine. Scaled by
+that, a quiet machine would take about 1.7-2 s (40%) and 1.3 s (10%); that estimate was not
+measured.
 
-Where the time goes: deciding the watches. Measured separately in the same hour and load on
-the same 3,000-organisation register (a script that builds the snapshot with `load_snapshot`,
-then times `decide_many` over the same names): building the snapshot 4.0 s; `decide_many`
-over the 3,000 listed names 2.4 s; over the 10,000 names of this benchmark 40.2 s. cProfile of
-3,000 of those names: 91% of the time is `MatchIndex.match_many` (the fuzzy step:
-`_fuzzy` -> `_rank` -> `similarity.compare`) for the names that are not exact hits. So an
-evaluation costs what a batch check of the same names costs; the watch code around it
-(loading the watches, comparing answers, writing 350 events and their outbox rows) is a small
-part. Creating the 10,000 watches costs the same decisions again (44-90 s here).
+Against the baseline in the same run (evaluation / the same sync without watches): 1.26x and
+1.48x with 40% not listed, 0.73x and 0.77x with 10%. The previous report gave 3.6x and 2.4x
+(29.96 / 8.25 s and 19.87 / 8.18 s, at load ~20), so the evaluation costs about a third of what
+it did, relative to the sync.
 
-What would meet the target (not done): re-decide only the watches a sync can affect. An
-exact or alias match depends only on the index entries under its normalised key, so it could
-be reused when no changed organisation had that key; a fuzzy, needs-review or not-listed
-answer depends on the register-wide word statistics (`WordStats`, document frequencies), so
-any sync can change it, and reusing it safely needs a change in app/checks (e.g. a bound on
-how far a sync's changes can move a score). The benchmark's names are a worst case on purpose
-(4,000 of the 10,000 are not on the register and all take the fuzzy path); a council's list
-of commissioned providers is mostly exact matches, which `decide_many` answers at about
-1,200 a second under this load.
+What changed (the matcher's fuzzy step was 91% of the time):
+- app/checks/scoring.py scores a shortlist in a few array operations. Each register name is a
+  row of vocabulary positions. A query word's likeness to the whole vocabulary is one C call
+  (rapidfuzz), and is kept for the next query that uses the word.
+- Only names that could align (the same number of words, all but one of the query's words among
+  them) go through the alignment test.
+- Only the best few non-aligned organisations are ranked.
+- The evaluation rules on every watch (`rule_many`) and writes out in full only the answers that
+  changed, for their events (`render`).
+- Answers of one snapshot share their organisation objects.
+- Answers are identical to before (matches, candidates, scores), diffed on 24,000 watch-style
+  and 10,000 mixed names.
 
-While the evaluation runs inside the sync's transaction, SQLite's write lock is held (as for
-the whole apply): an API write in that time (creating a watch or a webhook) waits up to the
-15 s busy timeout. PostgreSQL readers and writers of other rows are not blocked.
+What is left (not done): the fuzzy step is still per query in Python around the array work
+(shortlist, ranking). It runs for every watch whose name is not listed, or listed only nearly.
+Building the snapshot inside the sync's transaction costs about 0.5-0.9 s of the evaluation at
+3,000 organisations. Next steps would be to re-decide only the watches a sync can affect: an
+exact or alias match depends only on its index key and on the organisation and its parent. A
+fuzzy or not-listed answer depends on the register-wide word weights, so reusing it needs a
+bound on how far a sync can move a score.
 
-Delivery: 48-102 deliveries a second with one worker and 8 sending threads to a local
-receiver, each attempt its own claim-then-record transactions; PostgreSQL's figure is lower
-here (a server on the same loaded machine). The events differ slightly between backends
-(146 vs 140 certificate_expiring): not investigated.
+While the evaluation runs inside the sync's transaction, SQLite's write lock is held (as for the
+whole apply). An API write in that time (creating a watch or a webhook) waits, up to the 15 s
+busy timeout. PostgreSQL readers and writers of other rows are not blocked.
+
+Delivery: 62-93 deliveries a second with one worker and 8 sending threads to a local receiver.
+Each attempt is its own claim-then-record transactions. PostgreSQL's figure is lower here (a
+server on the same loaded machine). The events differ slightly between backends (146 vs 140
+certificate_expiring with 40% not listed): not investigated.
 """
 CLIENTS = 10
 
