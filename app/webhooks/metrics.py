@@ -3,44 +3,18 @@ serves /metrics reports the same, whichever process delivers)."""
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable, Iterable, Iterator
-
-import structlog
 from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
-from sqlalchemy import Engine, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.models import DeliveryStatus, Watch, Webhook, WebhookDelivery, utcnow
-
-log = structlog.get_logger(__name__)
-CACHE_SECONDS = 5.0  # a scrape storm costs at most one set of queries per 5 s
+from app.ops.db_collector import CachedDatabaseCollector
 
 
-class WatchStateCollector(Collector):
+class WatchStateCollector(CachedDatabaseCollector):
     """Watches by verdict, webhooks disabled, outbox depth and its oldest pending age."""
 
-    def __init__(self, engine: Callable[[], Engine]) -> None:
-        self._engine = engine
-        self._lock = threading.Lock()
-        self._cached: tuple[float, list[Metric]] = (float("-inf"), [])
-
-    def collect(self) -> Iterator[Metric]:
-        with self._lock:
-            read_at, metrics = self._cached
-            if time.monotonic() - read_at > CACHE_SECONDS:
-                try:
-                    metrics = self._read()
-                except Exception:
-                    log.warning("watch_metrics_unreadable", exc_info=True)
-                    metrics = []
-                self._cached = (time.monotonic(), metrics)
-        yield from metrics
-
-    def describe(self) -> Iterable[Metric]:
-        return []
+    unreadable_event = "watch_metrics_unreadable"
 
     def _read(self) -> list[Metric]:
         pending = WebhookDelivery.status == DeliveryStatus.PENDING.value
