@@ -16,7 +16,7 @@ from itertools import count, islice
 from app.checks.forms import read_written_name
 from app.checks.match_results import MATCHED, NEEDS_REVIEW, NOT_LISTED, Candidate, MatchResult
 from app.checks.normalise import compact_key, drop_mistyped_legal_form, fold_text, normalise_name
-from app.checks.scoring import NameScorer
+from app.checks.scoring import NameScorer, Scored
 from app.checks.shortlist import closest
 from app.checks.similarity import Verdict, WordStats
 from app.checks.written import resolve_written
@@ -175,17 +175,27 @@ class MatchIndex:
     def _match_plain(self, queries: Sequence[str]) -> list[MatchResult]:
         """Each query matched as one name: exactly, else by the guarded fuzzy step.
 
-        The names that need the fuzzy step have their whole-string scores computed together,
-        one C call per block instead of one per name (app/checks/shortlist.py).
+        The names that need the fuzzy step are scored together: their whole-string scores
+        in one C call per block (app/checks/shortlist.py), their word scores in a few array
+        operations per block (NameScorer.score_many).
         """
         keys = [normalise_name(query) for query in queries]
-        exact = [self._exactly(key) for key in keys]
-        todo = [i for i, result in enumerate(exact) if result is None]
-        fuzzy = {
-            i: self._fuzzy(keys[i], _words(normalise_name(queries[i], join_compounds=True)), close)
-            for i, close in zip(todo, closest([keys[i] for i in todo], self._keys), strict=True)
-        }
-        return [fuzzy[i] if result is None else result for i, result in enumerate(exact)]
+        results = [self._exactly(key) for key in keys]
+        todo = [i for i, result in enumerate(results) if result is None]
+        words = [drop_mistyped_legal_form(_words(keys[i])) for i in todo]
+        shortlists = [
+            self._shortlist(close, query)
+            for close, query in zip(
+                closest([keys[i] for i in todo], self._keys), words, strict=True
+            )
+        ]
+        scores = self._scorer.score_many(
+            words, [[item.position for item in items] for items in shortlists]
+        )
+        for i, query, items, scored in zip(todo, words, shortlists, scores, strict=True):
+            compounds = _words(normalise_name(queries[i], join_compounds=True))
+            results[i] = self._fuzzy(query, drop_mistyped_legal_form(compounds), items, scored)
+        return [result for result in results if result is not None]
 
     def _exactly(self, key: str) -> MatchResult | None:
         """The answer when no fuzzy step is needed: no name left, or an exact key."""
@@ -199,9 +209,12 @@ class MatchIndex:
             return _exact_result(hit, "exact match ignoring spaces")
         return None
 
-    def _fuzzy(self, key: str, compounds: tuple[str, ...], close: list[int]) -> MatchResult:
-        query = drop_mistyped_legal_form(_words(key))
-        ranked = self._rank(query, drop_mistyped_legal_form(compounds), close)
+    def _fuzzy(
+        self, query: tuple[str, ...], compounds: tuple[str, ...], items: list[_Name], scored: Scored
+    ) -> MatchResult:
+        """The fuzzy step's answer for a query's words, given its shortlist and their
+        scores."""
+        ranked = self._rank(query, compounds, items, scored)
         candidates = tuple(
             islice(
                 (
@@ -229,13 +242,10 @@ class MatchIndex:
         return _not_listed("no registered name is close")
 
     def _rank(
-        self, query: tuple[str, ...], compounds: tuple[str, ...], close: list[int]
+        self, query: tuple[str, ...], compounds: tuple[str, ...], items: list[_Name], scored: Scored
     ) -> list[tuple[Verdict, _Name]]:
         """Each shortlisted organisation's best name, aligned ones first, then by score: every
         aligned organisation, and the best few of the others (all the fuzzy step looks at)."""
-        items = self._shortlist(close, query)
-        positions = [item.position for item in items]
-        scored = self._scorer.score(query, positions)
         scores = scored.scores
         # A hyphenated query may align by its joined compounds instead: try every name.
         alignable = scored.alignable if compounds == query else range(len(items))

@@ -146,9 +146,20 @@ def f_scores(pairs: np.ndarray, weights: np.ndarray, query_weights: np.ndarray) 
     `weights[n, j]` is that word's weight (0 for padding). Precision is the weighted share
     of query words found (exactly or nearly) in the name, recall the same the other way.
     """
-    precision = query_weights @ pairs.max(axis=2) / query_weights.sum()
+    shape = (pairs.shape[1], len(query_weights))
+    return pair_f_scores(pairs.transpose(1, 0, 2), weights, np.broadcast_to(query_weights, shape))
+
+
+def pair_f_scores(pairs: np.ndarray, weights: np.ndarray, query_weights: np.ndarray) -> np.ndarray:
+    """`f_scores` of many (query, name) pairs at once, each its own query.
+
+    `pairs[p, i, j]` is how alike word i of pair p's query is to word j of its name (0 for
+    padding on either side); `weights[p, j]` is that name word's weight and
+    `query_weights[p, i]` that query word's (0 for padding).
+    """
+    precision = (query_weights * pairs.max(axis=2)).sum(axis=1) / query_weights.sum(axis=1)
     totals = weights.sum(axis=1)
-    found = (weights * pairs.max(axis=0)).sum(axis=1)
+    found = (weights * pairs.max(axis=1)).sum(axis=1)
     recall = np.divide(found, totals, out=np.zeros(len(totals)), where=totals > 0)
     both = precision + recall
     return np.divide(200 * precision * recall, both, out=np.zeros(len(both)), where=both > 0)

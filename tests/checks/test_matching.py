@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from rapidfuzz import fuzz, process
 
-from app.checks import shortlist
+from app.checks import scoring, shortlist
 from app.checks.matching import IndexEntry, IndexName, MatchIndex, MatchResult
 from tests.conftest import SHARED
 
@@ -266,9 +266,11 @@ def test_many_at_once_gives_the_same_answers_when_scored_in_small_blocks(
 ) -> None:
     queries = [str(q["query"]) for q in dev_set[1]]
     expected = dev_index.match_many(queries)
-    # One query per block, then a few: the blocks must join up in order.
+    # One query per block, then a few: the blocks must join up in order, for the
+    # whole-string shortlist and for the word scores alike.
     for cells in (1, 3 * len(dev_index._keys)):
         monkeypatch.setattr(shortlist, "_SCORE_BLOCK_CELLS", cells)
+        monkeypatch.setattr(scoring, "_BLOCK_CELLS", cells)
         assert dev_index.match_many(queries) == expected
 
 
