@@ -12,6 +12,7 @@ from app.checks.schemas import BatchItem, ItemError
 from app.checks.snapshot import Snapshot
 from app.checks.verdicts import Clock, decide_many, is_stale
 from app.errors import ServiceError
+from app.gc_pause import collector_paused
 
 
 def memo_key(kind: str, query: CheckQuery, snapshot: Snapshot, clock: Clock) -> tuple[object, ...]:
@@ -47,12 +48,13 @@ def check_many(raws: Sequence[object], snapshot: Snapshot, clock: Clock) -> list
     shared = memo_key("result", CheckQuery(""), snapshot, clock)[2:]
     keys = [("result", query, *shared) for query in valid]
     by_key: dict[Hashable, CheckQuery] = dict(zip(keys, valid, strict=True))
-    results = iter(
-        snapshot.memo_many(
-            keys,
-            lambda missing: decide_many(snapshot, [by_key[k] for k in missing], clock),
+    with collector_paused():
+        results = iter(
+            snapshot.memo_many(
+                keys,
+                lambda missing: decide_many(snapshot, [by_key[k] for k in missing], clock),
+            )
         )
-    )
     return [
         BatchItem(index=i, result=next(results), error=None)
         if isinstance(item, CheckQuery)
