@@ -51,6 +51,7 @@ _LEGAL_SUFFIXES: tuple[tuple[str, ...], ...] = (
     ("cio",),
     ("cyf",),
 )
+_SUFFIX_ENDS = frozenset(suffix[-1] for suffix in _LEGAL_SUFFIXES)
 # Whole-token spellings that mean the same thing, US spellings in their British form.
 _TOKEN_SYNONYMS = {
     "saint": "st",
@@ -82,8 +83,9 @@ _NHS_FT = re.compile(r"\bnhs ft\b")
 
 def fold_text(text: str, join_compounds: bool = False) -> str:
     """Case-, accent- and punctuation-folded text with single spaces; words are kept."""
-    text = _MARKS.sub("", text)
-    text = anyascii(unicodedata.normalize("NFKC", text)).casefold()
+    if not text.isascii():  # both steps leave ASCII as it is: most names skip them
+        text = anyascii(unicodedata.normalize("NFKC", _MARKS.sub("", text)))
+    text = text.casefold()
     text = _APOSTROPHES.sub("", text)
     if join_compounds:
         text = _INNER_PUNCT.sub("", text)
@@ -110,13 +112,13 @@ def normalise_name(text: str, join_compounds: bool = False) -> str:
 def _british(word: str) -> str:
     """The word in its British spelling, and "saint" as "st" (whole words only)."""
     word = _TOKEN_SYNONYMS.get(word, word)
-    return _US_IZE.sub(r"is\1", word) if len(word) >= 7 else word
+    return _US_IZE.sub(r"is\1", word) if len(word) >= 7 and "iz" in word else word
 
 
 def _strip_legal_suffixes(words: list[str]) -> list[str]:
     """Drop legal-form endings repeatedly ("... LLP Ltd" loses both)."""
     stripped = True
-    while stripped and words:
+    while stripped and words and words[-1] in _SUFFIX_ENDS:
         stripped = False
         for suffix in _LEGAL_SUFFIXES:
             n = len(suffix)
