@@ -28,7 +28,14 @@ from app.checks.verdicts import Clock, Ruling, render, rule_many
 from app.config import Settings
 from app.models import ApiKey, Watch
 from app.watches import repository
-from app.watches.answers import Answer, change_reasons, expiry_notice_due, previous_answer
+from app.watches.answers import (
+    WATCH_STATE_FIELDS,
+    Answer,
+    WatchState,
+    change_reasons,
+    expiry_notice_due,
+    previous_answer,
+)
 from app.watches.schemas import Reason
 from app.watches.service import watch_query
 from app.webhooks.outbox import enqueue_deliveries
@@ -58,7 +65,7 @@ def _answers(
 
 
 def event_body(
-    watch: Watch, reasons: Sequence[Reason], result: CheckResult, now: dt.datetime
+    watch: WatchState, reasons: Sequence[Reason], result: CheckResult, now: dt.datetime
 ) -> str:
     """The watch.changed body, serialised once: the webhook sends exactly these bytes."""
     body: dict[str, Any] = {
@@ -79,15 +86,16 @@ def new_message_id() -> str:
     return f"msg_{uuid.uuid4().hex}"
 
 
-def _active_watches(session: Session) -> list[Watch]:
-    """Watches of keys that are not revoked, oldest first."""
+def _active_watches(session: Session) -> Sequence[WatchState]:
+    """Watches of keys that are not revoked, oldest first, as rows of the columns an
+    evaluation reads."""
     query = (
-        select(Watch)
+        select(*(getattr(Watch, name) for name in WATCH_STATE_FIELDS))
         .join(ApiKey, ApiKey.id == Watch.key_id)
         .where(ApiKey.revoked_at.is_(None))
         .order_by(Watch.id)
     )
-    return list(session.scalars(query))
+    return session.execute(query).all()
 
 
 def evaluate_watches(
@@ -117,8 +125,19 @@ def evaluate_watches(
     return report
 
 
+def evaluate_against_current(
+    session: Session, clock: Clock, settings: Settings
+) -> EvaluationReport:
+    """`evaluate_watches` against the register this transaction sees; its duration counts
+    building that snapshot too (a third of the time for 3,000 organisations)."""
+    started = time.monotonic()
+    report = evaluate_watches(session, load_snapshot(session), clock, settings)
+    report.duration_ms = int((time.monotonic() - started) * 1000)
+    return report
+
+
 def _event_row(
-    watch: Watch, reasons: Sequence[Reason], result: CheckResult, now: dt.datetime
+    watch: WatchState, reasons: Sequence[Reason], result: CheckResult, now: dt.datetime
 ) -> dict[str, Any]:
     return {
         "message_id": new_message_id(),
@@ -136,7 +155,7 @@ def _write(
     events: list[dict[str, Any]],
     version: int,
     clock: Clock,
-    watches: Sequence[Watch],
+    watches: Sequence[WatchState],
 ) -> None:
     if changed:
         session.execute(update(Watch), changed)
@@ -171,8 +190,7 @@ def evaluate_in_transaction(session: Session, settings: Settings) -> EvaluationR
         return None
     try:
         with session.begin_nested():
-            snapshot = load_snapshot(session)
-            report = evaluate_watches(session, snapshot, Clock.for_settings(settings), settings)
+            report = evaluate_against_current(session, Clock.for_settings(settings), settings)
     except Exception:
         log.exception("watch_evaluation_failed")
         return None

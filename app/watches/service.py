@@ -28,7 +28,7 @@ from app.errors import Conflict, InvalidInput, ServiceError
 from app.models import Watch
 from app.schemas import has_lone_surrogate
 from app.watches import repository
-from app.watches.answers import Answer, expiry_notice_due
+from app.watches.answers import Answer, WatchState, expiry_notice_due
 from app.watches.schemas import WatchIn, WatchOut
 
 MAX_REFERENCE_LENGTH = 200
@@ -43,7 +43,7 @@ class WatchSpec:
     reference: str | None
 
 
-def watch_query(watch: Watch) -> CheckQuery:
+def watch_query(watch: WatchState) -> CheckQuery:
     """The check a watch stands for: its name, with its identifiers when it has them."""
     return CheckQuery(
         watch.name, None, Setting(watch.setting), watch.certificate_number, watch.website

@@ -13,13 +13,13 @@ import structlog
 from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session
 
-from app.checks.snapshot import RegisterInfo, load_snapshot, read_info
+from app.checks.snapshot import RegisterInfo, read_info
 from app.checks.verdicts import Clock
 from app.config import Settings
 from app.models import Watch
 from app.ops.metrics import record_watch_events
 from app.register.locks import SyncAlreadyRunning, sync_lock
-from app.watches.evaluation import EvaluationReport, evaluate_watches
+from app.watches.evaluation import EvaluationReport, evaluate_against_current
 
 log = structlog.get_logger(__name__)
 UPKEEP_SECONDS = 60
@@ -55,7 +55,7 @@ def run_upkeep(engine: Engine, settings: Settings) -> EvaluationReport | None:
             sync_lock(engine, wait_seconds=0, lease_seconds=LEASE_SECONDS) as lock,
             lock.apply() as session,
         ):
-            report = evaluate_watches(session, load_snapshot(session), clock, settings)
+            report = evaluate_against_current(session, clock, settings)
     except SyncAlreadyRunning:
         log.info("watch_upkeep_skipped", reason="a sync is running; it evaluates the watches")
         return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from app.checks.snapshot import Snapshot
 from app.config import Settings
 from app.db import make_engine
 from app.models import Organisation, RegistryState, Watch, WatchEvent
@@ -234,6 +236,25 @@ def test_a_failed_evaluation_keeps_the_sync_and_upkeep_raises_the_events_later(
     assert upkeep is not None
     assert upkeep.events == 1
     assert reasons_by_name(events(synced_client, headers)) == {PROMOTED: ["status_changed"]}
+
+
+def test_the_evaluation_time_counts_building_the_snapshot(
+    synced_client: TestClient,
+    app: FastAPI,
+    sync_site: SyncSite,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    create_watch(synced_client, watch_key(app, "kent"), name=PROMOTED)
+    build = evaluation.load_snapshot
+
+    def slow_build(session: Session) -> Snapshot:
+        time.sleep(0.3)
+        return build(session)
+
+    monkeypatch.setattr(evaluation, "load_snapshot", slow_build)
+    report = sync_site(generate_site(_changed_register()))
+    assert report.watches is not None
+    assert report.watches.duration_ms >= 300
 
 
 def test_a_sync_with_no_watches_does_not_evaluate(
