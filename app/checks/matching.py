@@ -263,7 +263,8 @@ class MatchIndex:
         """The best-scoring organisations that did not align, one name each (its best), as
         many as become candidates, ties by name."""
         best: dict[int, int] = {}
-        for i in sorted(range(len(items)), key=lambda i: -scores[i]):
+        # Best first, ties in shortlist order (reverse=True keeps a sort stable).
+        for i in sorted(range(len(items)), key=scores.__getitem__, reverse=True):
             org = items[i].entry.organisation_id
             if len(best) >= _MAX_CANDIDATES and scores[i] < scores[list(best.values())[-1]]:
                 break
