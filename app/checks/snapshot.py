@@ -7,7 +7,7 @@ import threading
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -167,28 +167,11 @@ def _history(
     return timelines, identifier_changes
 
 
-# What a snapshot keeps of each organisation (see _view).
+# The columns a view is made of: its fields, but for the status history (see _history).
 _VIEW_COLUMNS = tuple(
-    getattr(Organisation, name)
-    for name in (
-        "id",
-        "name",
-        "listed_name",
-        "status",
-        "names",
-        "certificate_number",
-        "certified_on",
-        "valid_until",
-        "settings",
-        "regions",
-        "website",
-        "parent_id",
-        "parent_name",
-        "approved_on",
-        "note",
-        "first_seen_at",
-        "removed_at",
-    )
+    getattr(Organisation, f.name)
+    for f in fields(OrganisationView)
+    if f.name not in ("transitions", "statuses")
 )
 
 
