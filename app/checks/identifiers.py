@@ -98,8 +98,11 @@ def normalise_website(raw: str) -> str:
     return "/".join([platform, *segments])
 
 
+@lru_cache(maxsize=1 << 14)
 def _ascii_host(hostname: str) -> str:
-    """The host in lower-case ASCII (IDNA 2008 with UTS 46 mapping), without `www.`."""
+    """The host in lower-case ASCII (IDNA 2008 with UTS 46 mapping), without `www.`.
+    Cached: IDNA encoding is most of a website check, and tender returns repeat hosts (an
+    error is raised again each time, not cached)."""
     hostname = hostname.removesuffix(".")
     if not hostname:
         raise IdentifierError("has no host name")
