@@ -7,30 +7,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.checks import examples as ex
 from app.checks.schemas import CheckResult
 from app.receipts.signing import MAX_TOKEN_LENGTH, Reason
 from app.schemas import RequestBody
 
-EXAMPLE_RESULT: dict[str, Any] = {
-    "query": "Severn NHS FT",
-    "certificate_number": "ACT7325",
-    "website": None,
-    "as_of": None,
-    "verdict": "certified",
-    "meets_cqc_expectation": True,
-    "cqc_expectation_applies": True,
-    "explanation": "Severn NHS Foundation Trust is a certified training service.",
-    "organisation": None,
-    "match": None,
-    "candidates": [],
-    "warnings": [],
-    "register": {
-        "version": 12,
-        "last_synced_at": "2026-12-02T03:00:41Z",
-        "source_url": "https://bildact.org.uk",
-        "stale": False,
-    },
-}
 EXAMPLE_JWS = (
     "eyJhbGciOiJFZERTQSIsImtpZCI6ImdpMDl6ZlluM2dpZDlmcUJybjBZeHBCdHRSSUI4WUFmWVdHc0dpblBp"
     "UmMiLCJ0eXAiOiJjZXJ0bG9va3VwLXJlY2VpcHQrandzIn0.eyJpZCI6InJjcHRfLi4uIn0.qiIduopMDItYy8"
@@ -47,7 +28,7 @@ EXAMPLE_RECEIPT: dict[str, Any] = {
     "issued_at": "2026-12-02T10:15:00Z",
     "client": "kent-cc-procurement",
     "reference": "tender 2026-114, bidder B-01",
-    "result": EXAMPLE_RESULT,
+    "result": ex.RESULT,
     "jws": EXAMPLE_JWS,
     "url": "https://certlookup.example/v1/receipts/rcpt_8d1f0c2a6b7e4f93a1c5d2e07b4f6a19",
 }

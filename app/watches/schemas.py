@@ -9,28 +9,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 from pydantic_core import PydanticCustomError
 
+from app.checks import examples as ex
 from app.checks.schemas import CheckResult, ItemError
 from app.schemas import RequestBody
 
 MAX_WATCH_BATCH = 1000
-EXAMPLE_CURRENT: dict[str, JsonValue] = {
-    "query": "Severn NHS FT",
-    "as_of": None,
-    "verdict": "certified",
-    "meets_cqc_expectation": True,
-    "cqc_expectation_applies": True,
-    "explanation": "Severn NHS Foundation Trust is a certified training service.",
-    "organisation": None,
-    "match": None,
-    "candidates": [],
-    "warnings": [],
-    "register": {
-        "version": 12,
-        "last_synced_at": "2026-12-02T03:00:41Z",
-        "source_url": "https://bildact.org.uk",
-        "stale": False,
-    },
-}
 EXAMPLE_WATCH: dict[str, JsonValue] = {
     "id": 41,
     "name": "Severn NHS FT",
@@ -40,7 +23,7 @@ EXAMPLE_WATCH: dict[str, JsonValue] = {
     "website": None,
     "created_at": "2026-12-02T09:15:00Z",
     "verdict": "certified",
-    "current": EXAMPLE_CURRENT,
+    "current": ex.RESULT,
 }
 EXAMPLE_EVENT: dict[str, JsonValue] = {
     "id": "msg_1db3dba9b33e4d2e84e815295090008d",
@@ -59,7 +42,7 @@ EXAMPLE_EVENT: dict[str, JsonValue] = {
                 "parent_status": None,
             },
         },
-        "current": EXAMPLE_CURRENT,
+        "current": ex.RESULT,
     },
 }
 EXAMPLE_WATCH_IN: dict[str, JsonValue] = {
