@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from starlette.datastructures import QueryParams
 
 from app.auth.dependencies import (
     READ_SECURITY,
@@ -88,6 +91,39 @@ CHECK_PARAMETERS = [
 
 
 CHECK_PARAMETER_NAMES = tuple(parameter["name"] for parameter in CHECK_PARAMETERS)
+# Callers repeat questions (a council system checks the same providers again and again), so
+# GET /v1/check parses and validates each query string once a day; what it answers is
+# memoised per snapshot apart from this (Snapshot.memo). Bounded in entries and in the length
+# of a query string kept, so unique long junk cannot grow it: about 2 MB at worst.
+QUERY_CACHE_SIZE = 1024
+MAX_CACHED_QUERY_BYTES = 2048
+
+
+def parse_check_query(raw: bytes, today: dt.date) -> CheckQuery:
+    """The validated question of a GET /v1/check query string, or InvalidInput (a 422)."""
+    params = QueryParams(raw)
+    refuse_repeated(params, CHECK_PARAMETER_NAMES)
+    return validate_query(
+        params.get("name"),
+        params.get("as_of"),
+        params.get("setting"),
+        today,
+        params.get("certificate_number"),
+        params.get("website"),
+    )
+
+
+_parsed_recently = functools.lru_cache(maxsize=QUERY_CACHE_SIZE)(parse_check_query)
+
+
+def check_query(raw: bytes, today: dt.date) -> CheckQuery:
+    """`parse_check_query`, remembered per query string and day (a refusal is not kept).
+
+    The day is part of the key: whether `as_of` is in the future depends on it.
+    """
+    if len(raw) > MAX_CACHED_QUERY_BYTES:
+        return parse_check_query(raw, today)
+    return _parsed_recently(raw, today)
 
 
 async def check_name(request: Request) -> Response:
@@ -98,16 +134,7 @@ async def check_name(request: Request) -> Response:
     await read_access_from_headers(request, headers)
     snapshot = current_snapshot(request)
     clock = Clock.for_settings(request.app.state.settings)
-    params = request.query_params
-    refuse_repeated(params, CHECK_PARAMETER_NAMES)
-    query = validate_query(
-        params.get("name"),
-        params.get("as_of"),
-        params.get("setting"),
-        clock.now.date(),
-        params.get("certificate_number"),
-        params.get("website"),
-    )
+    query = check_query(request.scope["query_string"], clock.now.date())
     key = memo_key("check", query, snapshot, clock)
     etag, verdict, body = snapshot.memo(key, lambda: _render(snapshot, query, clock, key))
     caching = {"ETag": etag, "Cache-Control": CACHE_CONTROL}

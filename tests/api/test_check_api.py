@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 
+from app.checks import router as check_router
+from app.checks.verdicts import Clock
 from app.config import Settings
 from app.db import make_engine
 from app.main import create_app
@@ -279,3 +282,43 @@ def test_index_swaps_to_new_version_while_requests_are_in_flight(
     assert all(
         verdict in {"not_listed", "needs_review"} for version, verdict in seen if version == 2
     )
+
+
+def _today_is(monkeypatch: pytest.MonkeyPatch, day: dt.date) -> None:
+    """GET /v1/check answers as if it were noon UTC on `day`."""
+    noon = dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC)
+    real = Clock.for_settings
+    monkeypatch.setattr(
+        Clock, "for_settings", classmethod(lambda cls, s: cls(noon, real(s).max_age_seconds))
+    )
+
+
+def test_a_remembered_query_is_checked_again_on_another_day(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parsed query is remembered per query string and day (app.checks.router)."""
+    tomorrow = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
+    path = f"/v1/check?name=Severn+NHS+FT&as_of={tomorrow.isoformat()}"
+    _today_is(monkeypatch, tomorrow)
+    assert client.get(path).status_code == 200  # remembered as valid on that day
+    _today_is(monkeypatch, tomorrow - dt.timedelta(days=1))
+    response = client.get(path)
+    assert (response.status_code, response.json()["code"]) == (422, "date_in_future")
+
+
+def test_a_refused_query_is_refused_every_time(client: TestClient) -> None:
+    for path in ("/v1/check?name=Acme&name=Acme", "/v1/check?name=%20", "/v1/check?name=Acme"):
+        first, second = client.get(path), client.get(path)
+        assert (first.status_code, first.content) == (second.status_code, second.content)
+    assert client.get("/v1/check?name=Acme&name=Acme").json()["code"] == "repeated_parameter"
+    assert client.get("/v1/check?name=%20").json()["code"] == "name_empty"
+
+
+def test_a_long_query_string_is_answered_without_being_remembered(client: TestClient) -> None:
+    """Only short query strings are remembered, so unique long junk cannot fill the memory."""
+    padding = "x" * (check_router.MAX_CACHED_QUERY_BYTES + 1)
+    before = check_router._parsed_recently.cache_info()
+    response = client.get(f"/v1/check?name=Severn+NHS+FT&note={padding}")
+    assert response.json()["verdict"] == "certified"
+    after = check_router._parsed_recently.cache_info()
+    assert (after.hits, after.misses) == (before.hits, before.misses)
