@@ -22,12 +22,11 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from structlog.typing import FilteringBoundLogger
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.config import Settings
 from app.errors import problem_response
-from app.logging import access_logger
+from app.logging import AccessLogger, access_logger
 from app.ops.edge import EdgeMiddleware, add_security_headers
 from app.ops.metrics import UNMATCHED_ROUTE, AppMetrics
 from app.ops.ratelimit import Decision, RateLimiter, parse_rate_limit
@@ -125,7 +124,7 @@ class RequestContextMiddleware:
         self,
         app: ASGIApp,
         metrics: AppMetrics,
-        access_log: FilteringBoundLogger,
+        access_log: AccessLogger,
         routes: Sequence[BaseRoute] = (),
     ) -> None:
         self.app = app

@@ -4,10 +4,12 @@ renderer, and whole lines only, whatever the values and however many threads or 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import logging
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ import structlog
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from app.logging import access_logger, configure_logging
+from app.logging import _SHARED, _render_bytes, access_logger, configure_logging
 from app.main import create_app
 from tests.conftest import make_settings
 from tests.support.processes import certlookup_env, running, unused_port, wait_for_http
@@ -240,3 +242,43 @@ def test_two_workers_log_every_request_as_whole_lines(database_url: str, tmp_pat
         r.headers["X-Request-ID"] for r in responses
     )
     assert {line["logger"] for line in json_lines(json_text)} >= {"app.access", "app.serve"}
+
+
+@pytest.mark.parametrize("log_json", [True, False])
+def test_access_lines_are_what_structlog_would_write_byte_for_byte(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, log_json: bool
+) -> None:
+    """AccessLogger runs the shared processors itself (app/logging.py): same keys, same order,
+    same rendering as structlog's own logger with those processors."""
+    settings = make_settings(database_url, log_json=log_json, log_level="INFO")
+    stream = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    monkeypatch.setattr(sys, "stderr", stream)
+    monkeypatch.setattr(time, "time_ns", lambda: 1_798_765_432_123_456_789)
+    configure_logging(settings)
+    structlog_way = structlog.wrap_logger(
+        structlog.BytesLogger(stream.buffer, name="app.access"),
+        processors=[*_SHARED, structlog.processors.format_exc_info, _render_bytes(settings)],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
+    )
+    ours = access_logger(settings)
+    fields = {"method": "GET", "path": "/v1/check", "status": 200, "client": None, "n": 1.5}
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(request_id="r-1", client="bound", extra=[1, "ü"])
+    try:
+        for level in (logging.DEBUG, logging.INFO, logging.WARNING):
+            structlog_way.log(level, "request", **fields)
+            ours.log(level, "request", **fields)
+    finally:
+        structlog.contextvars.clear_contextvars()
+    lines = stream.buffer.getvalue().splitlines()  # type: ignore[attr-defined]
+
+    assert len(lines) == 4  # DEBUG is below the level: no line from either
+    assert lines[0] == lines[1]
+    assert lines[2] == lines[3]
+    if log_json:
+        keys = list(json.loads(lines[0]))  # bound ones in the context's order, not binding's
+        assert keys[:6] == [*fields, "event"]
+        assert set(keys[6:8]) == {"request_id", "extra"}
+        assert keys[8:] == ["level", "logger", "timestamp"]
+        assert json.loads(lines[0])["client"] is None  # an explicit field beats a bound one
+        assert json.loads(lines[0])["timestamp"] == "2027-01-01T01:03:52.123456Z"
