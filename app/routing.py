@@ -19,6 +19,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.routing import APIRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 # Everything an APIRoute was built from, read back off the route; the provider of
 # dependency overrides is the app (add_api_route supplies it), never the source router.
@@ -40,9 +41,20 @@ class PlainRoute(APIRoute):
     built from the route: declare the parameters and security in `openapi_extra`, and the
     body in `response_model`, which documents but does not validate here.
 
+    It is served as Starlette serves a route, minus what only FastAPI's injection needs: the
+    endpoint is awaited and its response sent, without FastAPI's per-request wrapper (two
+    AsyncExitStacks for dependencies with yield, and a second exception-handling layer). An
+    exception it raises is rendered by the app's ExceptionMiddleware, with the same handlers.
+
     Raises TypeError at start-up for an endpoint that is not a coroutine function or that
-    declares anything FastAPI would have to parse or inject.
+    declares anything FastAPI would have to parse or inject, or for a route `max_body_size`.
     """
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **options: Any) -> None:
+        super().__init__(path, endpoint, **options)
+        if self.max_body_size is not None:
+            raise TypeError(f"{self.name}: a PlainRoute reads no body: no max_body_size")
+        self.app = _serve(self.get_route_handler())
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         dependant = self.dependant
@@ -61,6 +73,14 @@ class PlainRoute(APIRoute):
             )
         endpoint: Callable[[Request], Coroutine[Any, Any, Response]] = self.endpoint
         return endpoint
+
+
+def _serve(endpoint: Callable[[Request], Coroutine[Any, Any, Response]]) -> ASGIApp:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        response = await endpoint(Request(scope, receive, send))
+        await response(scope, receive, send)
+
+    return app
 
 
 def add_routes(app: FastAPI, router: APIRouter) -> None:

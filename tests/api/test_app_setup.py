@@ -122,6 +122,13 @@ def test_a_plain_route_refuses_endpoints_fastapi_would_have_to_serve(endpoint: A
         _bare_app().router.add_api_route("/p", endpoint, route_class_override=PlainRoute)
 
 
+def test_a_plain_route_refuses_a_body_limit_it_would_not_apply() -> None:
+    with pytest.raises(TypeError, match="max_body_size"):
+        _bare_app().router.add_api_route(
+            "/p", _plain, route_class_override=PlainRoute, max_body_size=10
+        )
+
+
 def test_the_check_endpoint_is_a_plain_route(app: FastAPI) -> None:
     (check,) = [r for r in app.router.routes if getattr(r, "path", None) == "/v1/check"]
     assert isinstance(check, PlainRoute)
