@@ -17,6 +17,22 @@ def make_etag(*parts: object) -> str:
     return f'W/"{digest}"'
 
 
+class PrerenderedResponse(Response):
+    """A 200 whose raw header list was built once, with the body, for an answer that is
+    memoised (GET /v1/check): building the headers cost more than sending them.
+
+    Take the headers from `Response(body, media_type=..., headers=...).raw_headers`, so they
+    are what that response would send; each response sends a list of its own (a middleware
+    may add to it).
+    """
+
+    def __init__(self, body: bytes, raw_headers: Iterable[tuple[bytes, bytes]]) -> None:
+        self.status_code = 200
+        self.body = body
+        self.background = None
+        self.raw_headers = list(raw_headers)
+
+
 class RepeatedHeader(ValueError):
     """A header that must appear at most once was sent more than once."""
 

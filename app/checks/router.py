@@ -30,7 +30,14 @@ from app.checks.verdicts import Clock, decide, register_stamp
 from app.deps import SettingsDep, SnapshotDep, current_snapshot
 from app.receipts.service import issuer_for, receipted
 from app.routing import PlainRoute
-from app.web import CACHE_CONTROL, etag_matches, make_etag, refuse_repeated, require_json
+from app.web import (
+    CACHE_CONTROL,
+    PrerenderedResponse,
+    etag_matches,
+    make_etag,
+    refuse_repeated,
+    require_json,
+)
 
 router = APIRouter(prefix="/v1", tags=["checks"])
 PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
@@ -136,12 +143,13 @@ async def check_name(request: Request) -> Response:
     clock = Clock.for_settings(request.app.state.settings)
     query = check_query(request.scope["query_string"], clock.now.date())
     key = memo_key("check", query, snapshot, clock)
-    etag, verdict, body = snapshot.memo(key, lambda: _render(snapshot, query, clock, key))
-    caching = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
+    etag, verdict, body, raw_headers = snapshot.memo(
+        key, lambda: _render(snapshot, query, clock, key)
+    )
     if etag_matches(headers.get(b"if-none-match"), etag):
-        return Response(status_code=304, headers=caching)
+        return Response(status_code=304, headers={"ETag": etag, "Cache-Control": CACHE_CONTROL})
     request.state.verdict = verdict
-    return Response(body, media_type="application/json", headers=caching)
+    return PrerenderedResponse(body, raw_headers)
 
 
 router.add_api_route(
@@ -159,10 +167,15 @@ router.add_api_route(
 
 def _render(
     snapshot: SnapshotDep, query: CheckQuery, clock: Clock, key: tuple[object, ...]
-) -> tuple[str, str, bytes]:
-    """ETag, verdict and JSON body of one answer: computed once per snapshot and question."""
+) -> tuple[str, str, bytes, tuple[tuple[bytes, bytes], ...]]:
+    """ETag, verdict, JSON body and the 200's raw headers of one answer: computed once per
+    snapshot and question."""
     result = decide(snapshot, query, clock)
-    return make_etag(*key), str(result.verdict), result.model_dump_json(by_alias=True).encode()
+    etag = make_etag(*key)
+    body = result.model_dump_json(by_alias=True).encode()
+    caching = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
+    ok = Response(body, media_type="application/json", headers=caching)
+    return etag, str(result.verdict), body, tuple(ok.raw_headers)
 
 
 @router.post(

@@ -322,3 +322,30 @@ def test_a_long_query_string_is_answered_without_being_remembered(client: TestCl
     assert response.json()["verdict"] == "certified"
     after = check_router._parsed_recently.cache_info()
     assert (after.hits, after.misses) == (before.hits, before.misses)
+
+
+def test_a_remembered_answer_is_sent_with_the_same_headers_every_time(
+    client: TestClient,
+) -> None:
+    """The answer's headers are built once (app.web.PrerenderedResponse); each response
+    sends its own list of them."""
+    first, second = (client.get("/v1/check", params={"name": "Severn NHS FT"}) for _ in "12")
+    names = [name for name, _ in first.headers.multi_items()]
+
+    assert names == [
+        "etag",
+        "cache-control",
+        "content-length",
+        "content-type",
+        "x-request-id",
+        "x-content-type-options",
+        "referrer-policy",
+        "content-security-policy",
+        "x-frame-options",
+    ]
+    assert first.headers["content-type"] == "application/json"
+    assert int(first.headers["content-length"]) == len(first.content)
+    assert first.headers["cache-control"] == "private, no-cache"
+    assert [n for n, _ in second.headers.multi_items()] == names
+    assert second.headers["etag"] == first.headers["etag"]
+    assert second.content == first.content
