@@ -50,8 +50,10 @@ def page_policy(*, frame_ancestors: str = "'none'") -> str:
 def add_security_headers(fields: list[tuple[bytes, bytes]]) -> None:
     """Append the security headers to a response's raw header list (see the module doc)."""
     fields.extend(ALWAYS)
-    if not any(name == _CSP for name, _ in fields):
-        fields.extend(NOT_FRAMEABLE)
+    for name, _ in fields:  # a loop, not any() over a generator: this runs per response
+        if name == _CSP:
+            return
+    fields.extend(NOT_FRAMEABLE)
 
 
 def is_utf8_text(raw: bytes) -> bool:
