@@ -221,9 +221,11 @@ class AccessLogger:
     (`_SHARED`, then format_exc_info and the renderer) would write it, keys in the same order,
     through the same stream writer and lock.
 
-    It runs those processors itself: structlog's bound logger (a copy of its context, the
-    processor loop, the method lookup on the wrapped logger) cost a third of the line
-    (callgrind). Its level is fixed when it is made, as for structlog's filtering loggers.
+    It runs those processors itself, without structlog's bound logger (a copy of its
+    context, the processor loop, the method lookup on the wrapped logger) per line; callgrind
+    counted about 28,000 fewer instructions per GET /v1/check, within its noise at 300
+    requests (benchmarks/reports/check.md). Its level is fixed when it is made, as for
+    structlog's filtering loggers.
     """
 
     def __init__(self, level: int, render: Renderer) -> None:
