@@ -128,9 +128,14 @@ def _status_on(org: OrganisationView, query: CheckQuery) -> str | None:
 
 
 def _meets(
-    snapshot: Snapshot, org: OrganisationView, status: str, query: CheckQuery, evidence: _Evidence
+    snapshot: Snapshot,
+    org: OrganisationView,
+    status: str,
+    query: CheckQuery,
+    evidence: _Evidence,
+    today: dt.date,
 ) -> bool | None:
-    day = query.as_of or dt.datetime.now(dt.UTC).date()
+    day = query.as_of or today
     holder = org
     if status == "affiliate":
         parent = snapshot.organisations.get(org.parent_id) if org.parent_id else None
@@ -153,7 +158,7 @@ def _meets(
 
 
 def _matched_verdict(
-    snapshot: Snapshot, match: MatchResult, query: CheckQuery, evidence: _Evidence
+    snapshot: Snapshot, match: MatchResult, query: CheckQuery, evidence: _Evidence, today: dt.date
 ) -> tuple[Verdict, OrganisationView | None]:
     assert match.organisation_id is not None
     org = snapshot.organisations[match.organisation_id]
@@ -171,18 +176,23 @@ def _matched_verdict(
         evidence.meets = False
         return Verdict.NOT_LISTED, org
     if status in ("certified", "affiliate"):
-        evidence.meets = _meets(snapshot, org, status, query, evidence)
+        evidence.meets = _meets(snapshot, org, status, query, evidence, today)
     else:
         evidence.meets = False
     return _STATUS_VERDICTS[status], org
 
 
 def _verdict_of(
-    snapshot: Snapshot, match: MatchResult | None, query: CheckQuery, evidence: _Evidence
+    snapshot: Snapshot,
+    match: MatchResult | None,
+    query: CheckQuery,
+    evidence: _Evidence,
+    today: dt.date,
 ) -> tuple[Verdict, OrganisationView | None]:
-    """The verdict a (corroborated) match gives; no match at all is not listed."""
+    """The verdict a (corroborated) match gives; no match at all is not listed. `today`
+    is the clock's date: a certificate that ended before it has expired."""
     if match is not None and match.outcome == "matched":
-        return _matched_verdict(snapshot, match, query, evidence)
+        return _matched_verdict(snapshot, match, query, evidence, today)
     if match is not None and match.outcome == "needs_review":
         return Verdict.NEEDS_REVIEW, None
     evidence.meets = False
@@ -265,7 +275,7 @@ def rule(
             evidence.warn(code, message)
         match, confirmations = resolution.match, resolution.confirmations
         note = " ".join([*(message for _, message in named), resolution.note]).strip()
-        verdict, org = _verdict_of(snapshot, match, query, evidence)
+        verdict, org = _verdict_of(snapshot, match, query, evidence, clock.now.date())
     if stale and verdict is not Verdict.UNKNOWN:
         evidence.warn(
             "register_stale",

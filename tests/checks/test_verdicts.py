@@ -159,6 +159,16 @@ def test_expired_certificate_gives_null_and_says_which() -> None:
     assert "certificate_expired" in codes(result)
 
 
+def test_a_certificate_expires_by_the_clock_of_the_answer() -> None:
+    # The day of the answer is the clock's, not the machine's: an evaluation that runs
+    # around midnight, or a test clock, sees one date throughout.
+    ends = dt.date(2025, 1, 1)
+    before = Clock(dt.datetime.combine(ends, dt.time(12), tzinfo=dt.UTC), 10**9)
+    after = Clock(dt.datetime.combine(ends + dt.timedelta(days=1), dt.time(), dt.UTC), 10**9)
+    assert check("Expired Care Training Ltd", clock=before)["meets_cqc_expectation"] is True
+    assert "certificate_expired" in codes(check("Expired Care Training Ltd", clock=after))
+
+
 def test_stale_register_gives_null_and_warns() -> None:
     stale = snapshot(*REGISTER.organisations.values(), last_synced=NOW - dt.timedelta(days=4))
     result = check("Harbour Learning Ltd", stale)
