@@ -105,12 +105,13 @@ def evaluate_watches(
     started = time.monotonic()
     report = EvaluationReport(registry_version=snapshot.info.version)
     watches = _active_watches(session)
-    answers = _answers(snapshot, [watch_query(w) for w in watches], clock)
+    queries = [watch_query(w) for w in watches]
+    answers = _answers(snapshot, queries, clock)
     today, now = clock.now.date(), clock.now
     changed: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
-    for watch in watches:
-        ruling, answer = answers[watch_query(watch)]
+    for watch, query in zip(watches, queries, strict=True):
+        ruling, answer = answers[query]
         notice = expiry_notice_due(answer, today, settings.expiry_notice_days)
         reasons = change_reasons(watch, answer, snapshot, notice)
         values = {**answer.values(), "expiry_notice_for": notice or watch.expiry_notice_for}
