@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from itertools import count, islice
 
 from app.checks.forms import read_written_name
@@ -116,6 +116,10 @@ class MatchIndex:
     _stats: WordStats
     _scorer: NameScorer
     _size: int
+    # Exact answers already given, by register key (at most one per key of _exact and of
+    # _compact): immutable, and the same for every query that normalises to the key.
+    _exact_answers: dict[str, MatchResult] = field(default_factory=dict)
+    _compact_answers: dict[str, MatchResult] = field(default_factory=dict)
 
     @classmethod
     def build(cls, entries: Iterable[IndexEntry]) -> MatchIndex:
@@ -201,12 +205,23 @@ class MatchIndex:
         """The answer when no fuzzy step is needed: no name left, or an exact key."""
         if not key:
             return _not_listed("no name left after removing legal form and punctuation")
+        if (known := self._exact_answers.get(key)) is not None:
+            return known
         hit = self._exact.get(key)
         if hit:
-            return _exact_result(hit, "exact match after normalisation")
-        hit = self._compact.get(compact_key(key))
+            result = self._exact_answers[key] = _exact_result(
+                hit, "exact match after normalisation"
+            )
+            return result
+        compact = compact_key(key)
+        if (known := self._compact_answers.get(compact)) is not None:
+            return known
+        hit = self._compact.get(compact)
         if hit:
-            return _exact_result(hit, "exact match ignoring spaces")
+            result = self._compact_answers[compact] = _exact_result(
+                hit, "exact match ignoring spaces"
+            )
+            return result
         return None
 
     def _fuzzy(
