@@ -51,50 +51,44 @@ from tests.support.sitegen import Org, generate_register, generate_site, renamed
 
 REPORT = REPORTS / "watches.md"
 NOTES = """
-**Target: 10,000 watches re-evaluated in well under 2 s. Not met** on this run: evaluation took
-5.2 / 6.2 s (SQLite / PostgreSQL) with 40% of the names not listed, the worst case, and 4.0 /
-3.9 s with 10% not listed. The run shared the machine with a full test suite (load 2.7-3.7 on 2
-CPUs). The same syncs without watches took 4.2-5.4 s here, against 1.6 s in
-benchmarks/reports/sync.md, so this run was about 3x slower than a quiet machine. Scaled by
-that, a quiet machine would take about 1.7-2 s (40%) and 1.3 s (10%); that estimate was not
-measured.
+Run on a quiet machine (load about 1: this benchmark alone). Evaluation was 1.9 s with 40% of
+the names not listed (the worst case, on purpose) on both backends, and 1.2 s (SQLite) / 1.7 s
+(PostgreSQL) with 10%. That is under 2 s in every row but not *well* under for the worst case.
+The previous report (5.2 / 6.2 s and 4.0 / 3.9 s, under load 2.7-3.7) timed less: its
+'evaluation' left out building the snapshot (0.3-0.5 s), which the table above now counts
+(`evaluate_against_current`, app/watches/evaluation.py).
 
-Against the baseline in the same run (evaluation / the same sync without watches): 1.26x and
-1.48x with 40% not listed, 0.73x and 0.77x with 10%. The previous report gave 3.6x and 2.4x
-(29.96 / 8.25 s and 19.87 / 8.18 s, at load ~20), so the evaluation costs about a third of what
-it did, relative to the sync.
+What changed on 2026-12-02 (answers byte-identical on 14,252 checks: tender rows, mixed names
+with as_of and ofsted_only, both eval sets):
+- The fuzzy step scores a block of queries in one set of array operations
+  (NameScorer.score_many) instead of a dozen numpy calls per query.
+- The snapshot is read as columns, not ORM objects, and built with the cyclic garbage
+  collector paused (app/gc_pause.py); the watches are read as rows of the columns evaluation
+  needs (WatchState), which also makes the bulk update cheaper (no identity map).
+- The evaluation itself runs with the collector paused: 2.46 -> 1.87 s (40%) and 1.62 -> 1.34 s
+  (10%) in-process, SQLite, same run. Full collections walked tens of thousands of live,
+  just-made objects again and again, finding nothing to free.
+- A certificate's expiry is judged by the answer's clock, not a second `datetime.now()` per
+  matched answer; an exact match's answer is built once per register key; normalisation skips
+  NFKC and transliteration for ASCII names.
 
-What changed (the matcher's fuzzy step was 91% of the time):
-- app/checks/scoring.py scores a shortlist in a few array operations. Each register name is a
-  row of vocabulary positions. A query word's likeness to the whole vocabulary is one C call
-  (rapidfuzz), and is kept for the next query that uses the word.
-- Only names that could align (the same number of words, all but one of the query's words among
-  them) go through the alignment test.
-- Only the best few non-aligned organisations are ranked.
-- The evaluation rules on every watch (`rule_many`) and writes out in full only the answers that
-  changed, for their events (`render`).
-- Answers of one snapshot share their organisation objects.
-- Answers are identical to before (matches, candidates, scores), diffed on 24,000 watch-style
-  and 10,000 mixed names.
-
-What is left (not done): the fuzzy step is still per query in Python around the array work
-(shortlist, ranking). It runs for every watch whose name is not listed, or listed only nearly.
-Building the snapshot inside the sync's transaction costs about 0.5-0.9 s of the evaluation at
-3,000 organisations. Next steps would be to re-decide only the watches a sync can affect: an
-exact or alias match depends only on its index key and on the organisation and its parent. A
-fuzzy or not-listed answer depends on the register-wide word weights, so reusing it needs a
-bound on how far a sync can move a score.
+What is left: the fuzzy step is still a Python loop per query around the array work
+(ranking and the alignment test, about a third of it), plus whole-string shortlisting
+(rapidfuzz cdist, about a quarter). Re-deciding only the watches a sync can affect is not
+sound for fuzzy answers: they depend on register-wide word weights and vocabulary, which any
+sync moves. rapidfuzz's own threads (`workers=-1`) for the shortlist were tried and were not
+faster here.
 
 While the evaluation runs inside the sync's transaction, SQLite's write lock is held (as for the
 whole apply). An API write in that time (creating a watch or a webhook) waits, up to the 15 s
 busy timeout. PostgreSQL readers and writers of other rows are not blocked.
 
-Delivery: 62-93 deliveries a second with one worker and 8 sending threads to a local receiver.
-Each attempt is its own claim-then-record transactions. PostgreSQL's figure is lower here (a
-server on the same loaded machine). The events differ slightly between backends (146 vs 140
+Delivery: one worker with 8 sending threads to a local receiver; each attempt is its own
+claim-then-record transactions. The events differ slightly between backends (146 vs 140
 certificate_expiring with 40% not listed): not investigated.
 """
 CLIENTS = 10
+TARGET_MS = 2000
 
 
 def bench_settings(url: str) -> Settings:
@@ -298,6 +292,13 @@ def write_report(results: dict[str, Any], args: argparse.Namespace, command: str
             f"{r['evaluation_ms'] / 1000:.2f} s | {r['watches']:,} | {r['events']:,} | "
             f"{d['delivered']:,} of {d['queued']:,} | {d['seconds']:.2f} s | {rate:.0f} |"
         )
+    verdicts = [
+        f"{name} {r['evaluation_ms'] / 1000:.2f} s: "
+        + ("met" if r["evaluation_ms"] < TARGET_MS else "**not met**")
+        for name, r in results["backends"].items()
+    ]
+    lines += ["", f"**Target: {args.watches:,} watches evaluated in well under 2 s.** Under 2 s: "]
+    lines[-1] += "; ".join(verdicts) + "."
     lines += ["", "Events by reason:", ""]
     for name, r in results["backends"].items():
         lines.append(f"- {name}: " + ", ".join(f"{k} {v}" for k, v in sorted(r["reasons"].items())))
