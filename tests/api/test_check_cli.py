@@ -15,11 +15,9 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 import app.checks.cli as check_cli
-from app import cli as cli_module
-from app.config import get_settings
-from app.db import engine_for
 from app.register.sync import SyncReport
 from tests.conftest import SHARED
+from tests.support.cli import cli_runner, run
 
 EVAL_DIR = SHARED / "eval"
 
@@ -29,22 +27,8 @@ def certlookup(
     database_url: str, sample_synced: SyncReport, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[CliRunner]:
     """The real CLI, configured through the environment, on the synced sample register."""
-    for name, value in {
-        "DATABASE_URL": database_url,
-        "CERTLOOKUP_ENVIRONMENT": "test",
-        "CERTLOOKUP_SCHEDULER": "false",
-        "COLUMNS": "250",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setattr(cli_module, "configure_logging", lambda settings: None)
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
-    engine_for(database_url).dispose()
-
-
-def run(runner: CliRunner, *args: str) -> Any:
-    return runner.invoke(cli_module.cli, list(args), catch_exceptions=False)
+    with cli_runner(database_url, monkeypatch) as runner:
+        yield runner
 
 
 def test_check_takes_a_certificate_number_or_website_without_a_name(

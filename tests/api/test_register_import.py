@@ -15,27 +15,18 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner, Result
 
 from app import cli as cli_module
-from app.config import Settings, get_settings
-from app.db import engine_for, make_engine
+from app.config import Settings
+from app.db import make_engine
 from app.register.export import ORGANISATION_COLUMNS
 from tests.register import mirror_dump, runs
+from tests.support.cli import cli_runner
 
 
 @pytest.fixture
 def certlookup(api_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
     """The real CLI on the test's database, configured through the environment."""
-    for name, value in {
-        "DATABASE_URL": api_settings.sqlalchemy_url,
-        "CERTLOOKUP_ENVIRONMENT": "test",
-        "CERTLOOKUP_SCHEDULER": "false",
-        "COLUMNS": "250",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setattr(cli_module, "configure_logging", lambda settings: None)
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
-    engine_for(api_settings.sqlalchemy_url).dispose()
+    with cli_runner(api_settings.sqlalchemy_url, monkeypatch) as runner:
+        yield runner
 
 
 @pytest.fixture

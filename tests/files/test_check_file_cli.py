@@ -14,12 +14,10 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 import app.files.cli as file_cli
-from app import cli as cli_module
-from app.config import get_settings
-from app.db import engine_for
 from app.files.service import ANSWER_COLUMNS
 from app.register.sync import SyncReport
 from tests.files import XLSX, csv_bytes, csv_rows, xlsx_bytes, xlsx_rows
+from tests.support.cli import cli_runner, run
 
 ROWS = [
     ["Bidder ref", "Training provider", "Certificate number"],
@@ -37,21 +35,8 @@ def certlookup(
     database_url: str, sample_synced: SyncReport, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[CliRunner]:
     """The real CLI, configured through the environment, on the synced sample register."""
-    for name, value in {
-        "DATABASE_URL": database_url,
-        "CERTLOOKUP_ENVIRONMENT": "test",
-        "CERTLOOKUP_SCHEDULER": "false",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setattr(cli_module, "configure_logging", lambda settings: None)
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
-    engine_for(database_url).dispose()
-
-
-def run(runner: CliRunner, *args: str) -> Any:
-    return runner.invoke(cli_module.cli, list(args), catch_exceptions=False)
+    with cli_runner(database_url, monkeypatch) as runner:
+        yield runner
 
 
 def _without_time(rows: list[list[Any]]) -> list[list[Any]]:

@@ -10,8 +10,6 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner, Result
 
 from app import cli as cli_module
-from app.config import get_settings
-from app.db import engine_for
 from tests.register import (
     AFFILIATES,
     CERTIFIED,
@@ -24,6 +22,7 @@ from tests.register import (
     runs,
     sample_routes,
 )
+from tests.support.cli import cli_runner
 from tests.support.httpserver import LocalServer, serve, status, unused_port
 
 
@@ -36,20 +35,9 @@ def sample_server() -> Iterator[LocalServer]:
 @pytest.fixture
 def certlookup(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
     """A runner for the real CLI, configured through the environment like an operator would."""
-    for name, value in {
-        "DATABASE_URL": database_url,
-        "CERTLOOKUP_ENVIRONMENT": "test",
-        "CERTLOOKUP_FETCH_PAUSE_SECONDS": "0",
-        "CERTLOOKUP_SCHEDULER": "false",
-        "COLUMNS": "250",  # so rich does not wrap the reason mid-phrase
-    }.items():
-        monkeypatch.setenv(name, value)
-    # configure_logging would leave the root handler on CliRunner's temporary stderr.
-    monkeypatch.setattr(cli_module, "configure_logging", lambda settings: None)
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
-    engine_for(database_url).dispose()
+    pause = {"CERTLOOKUP_FETCH_PAUSE_SECONDS": "0"}
+    with cli_runner(database_url, monkeypatch, pause) as runner:
+        yield runner
 
 
 def run_sync_command(runner: CliRunner, *args: str) -> Result:
