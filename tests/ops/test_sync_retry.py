@@ -71,6 +71,18 @@ def planned(jobs: ScheduledSync) -> tuple[int, dt.datetime] | None:
     return (plan.attempt, plan.at) if plan is not None else None
 
 
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def jobs(engine: Engine, database_url: str, down_site: LocalServer, clock: Clock) -> ScheduledSync:
+    """Scheduled syncs of the down register (next cron run far away), retried on `clock`."""
+    settings = make_settings(database_url, source_url=down_site.url, sync_cron=FAR_AWAY_CRON)
+    return retrying_jobs(engine, settings, clock)
+
+
 # --- the plan -------------------------------------------------------------------------------
 
 
@@ -125,12 +137,8 @@ def test_a_schedule_that_would_hammer_the_register_or_cannot_be_read_is_refused(
 
 
 def test_a_failed_scheduled_sync_plans_retries_with_growing_waits_until_one_succeeds(
-    engine: Engine, database_url: str, down_site: LocalServer
+    engine: Engine, down_site: LocalServer, jobs: ScheduledSync, clock: Clock
 ) -> None:
-    settings = make_settings(database_url, source_url=down_site.url, sync_cron=FAR_AWAY_CRON)
-    clock = Clock()
-    jobs = retrying_jobs(engine, settings, clock)
-
     started = clock()
     assert jobs.tick() == "failed"
     second = planned(jobs)
@@ -185,14 +193,11 @@ def test_a_rejected_sync_is_retried_too(engine: Engine, database_url: str) -> No
 
 
 def test_a_retry_is_skipped_when_another_sync_succeeded_since_the_failure(
-    engine: Engine, database_url: str, down_site: LocalServer
+    engine: Engine, down_site: LocalServer, jobs: ScheduledSync, clock: Clock
 ) -> None:
-    settings = make_settings(database_url, source_url=down_site.url, sync_cron=FAR_AWAY_CRON)
-    clock = Clock()
-    jobs = retrying_jobs(engine, settings, clock)
     assert jobs.tick() == "failed"
     bring_up(down_site)
-    other = ScheduledSync(engine, settings)  # say, an operator's sync from the API
+    other = ScheduledSync(engine, jobs.settings)  # say, an operator's sync from the API
     assert other.tick() == "applied"
     clock.advance(301)
 
@@ -202,11 +207,8 @@ def test_a_retry_is_skipped_when_another_sync_succeeded_since_the_failure(
 
 
 def test_a_retry_that_finds_another_sync_running_is_planned_again(
-    engine: Engine, database_url: str, down_site: LocalServer
+    engine: Engine, jobs: ScheduledSync, clock: Clock
 ) -> None:
-    settings = make_settings(database_url, source_url=down_site.url, sync_cron=FAR_AWAY_CRON)
-    clock = Clock()
-    jobs = retrying_jobs(engine, settings, clock)
     assert jobs.tick() == "failed"
     clock.advance(301)
 
@@ -220,11 +222,8 @@ def test_a_retry_that_finds_another_sync_running_is_planned_again(
 
 
 def test_a_success_cancels_the_pending_retry(
-    engine: Engine, database_url: str, down_site: LocalServer
+    engine: Engine, down_site: LocalServer, jobs: ScheduledSync, clock: Clock
 ) -> None:
-    settings = make_settings(database_url, source_url=down_site.url, sync_cron=FAR_AWAY_CRON)
-    clock = Clock()
-    jobs = retrying_jobs(engine, settings, clock)
     assert jobs.tick() == "failed"
     bring_up(down_site)
 
