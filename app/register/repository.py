@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Engine, delete, func, insert, select, text, update
@@ -129,37 +129,81 @@ def _jsonable(changes: dict[str, list[Any]]) -> dict[str, list[Any]]:
     return {name: [plain(v) for v in pair] for name, pair in changes.items()}
 
 
-def link_affiliates(session: Session) -> None:
-    """Point every affiliate at the certified organisation its listing names as parent."""
+def _as_written(name: str) -> str:
+    """A name as a person types it: case and runs of whitespace do not count."""
+    return " ".join(name.casefold().split())
+
+
+# How an affiliate's parent text is looked up among certified organisations, in turn: as
+# written against their current names, as written against former names (the affiliates page
+# may lag a rename), then normalised (punctuation, `&`, legal suffixes). The first step that
+# finds anyone decides; several organisations there leave the affiliate unlinked.
+_PARENT_STEPS: tuple[tuple[frozenset[str], Callable[[str], str]], ...] = (
+    (frozenset({"name", "listed", "trading"}), _as_written),
+    (frozenset({"former"}), _as_written),
+    (frozenset({"name", "listed", "trading", "former"}), normalise_name),
+)
+
+
+def link_affiliates(session: Session) -> list[str]:
+    """Point every affiliate at the certified organisation its listing names as parent.
+
+    Returns a warning per affiliate whose parent text fits more than one certified
+    organisation: it is left without a parent (its answers then say the parent is not
+    certified) rather than given one by the order rows happen to be read in.
+    """
     rows = session.execute(
         select(
             Organisation.id,
+            Organisation.name,
             Organisation.status,
             Organisation.names,
             Organisation.parent_name,
             Organisation.parent_id,
-        ).where(Organisation.status != OrganisationStatus.REMOVED.value)
+        )
+        .where(Organisation.status != OrganisationStatus.REMOVED.value)
+        .order_by(Organisation.id)
     ).all()
-    parents: dict[str, int] = {}
-    for row in rows:
-        if row.status == OrganisationStatus.CERTIFIED.value:
+    certified = [row for row in rows if row.status == OrganisationStatus.CERTIFIED.value]
+    lookups: list[dict[str, set[int]]] = []
+    for kinds, key in _PARENT_STEPS:
+        found: dict[str, set[int]] = {}
+        for row in certified:
             for entry in row.names:
-                parents.setdefault(normalise_name(entry["name"]), row.id)
-    updates = []
+                if entry.get("kind", "name") in kinds:
+                    found.setdefault(key(entry["name"]), set()).add(row.id)
+        lookups.append(found)
+    names = {row.id: row.name for row in certified}
+    updates, warnings = [], []
     for row in rows:
         wanted = None
         if row.status == OrganisationStatus.AFFILIATE.value and row.parent_name:
-            wanted = parents.get(normalise_name(row.parent_name))
+            for (_, key), found in zip(_PARENT_STEPS, lookups, strict=True):
+                ids = found.get(key(row.parent_name))
+                if not ids:
+                    continue
+                if len(ids) == 1:
+                    (wanted,) = ids
+                else:
+                    candidates = ", ".join(sorted(names[i] for i in ids))
+                    warnings.append(
+                        f"affiliate {row.name!r} names its parent as {row.parent_name!r}, "
+                        f"which fits several certified organisations ({candidates}): "
+                        "left without a parent"
+                    )
+                break
         if wanted != row.parent_id:
             updates.append({"id": row.id, "parent_id": wanted})
     if updates:
         session.execute(update(Organisation), updates)
+    return warnings
 
 
 def apply_diff(
     session: Session, diff: Diff, *, version: int, run_id: int | None, now: dt.datetime
-) -> None:
-    """Write every change and its event, then relink affiliates to their parents."""
+) -> list[str]:
+    """Write every change and its event, then relink affiliates to their parents; returns
+    the linking's warnings (`link_affiliates`)."""
     new = [c for c in diff.changes if c.organisation_id is None]
     existing = [c for c in diff.changes if c.organisation_id is not None]
     new_ids = _insert_new(session, new, now)
@@ -172,7 +216,7 @@ def apply_diff(
     ]
     if events:
         session.execute(insert(OrganisationEvent).execution_options(render_nulls=True), events)
-    link_affiliates(session)
+    return link_affiliates(session)
 
 
 def start_run(

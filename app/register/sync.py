@@ -174,7 +174,9 @@ def _decide(
         if diff.changes:
             state.version += 1
             state.last_changed_at = now
-            repository.apply_diff(session, diff, version=state.version, run_id=run_id, now=now)
+            report.warnings += repository.apply_diff(
+                session, diff, version=state.version, run_id=run_id, now=now
+            )
         state.first_synced_at = state.first_synced_at or now
         state.last_synced_at = now
         state.source_url = source_url

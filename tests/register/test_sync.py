@@ -292,6 +292,80 @@ def test_an_affiliate_keeps_its_parent_when_the_parent_is_renamed(
     assert {c.parent_id for c in children} == {mirrored["Renamed Parent Ltd"].id}
 
 
+def _like(template: Org, **values: Any) -> Org:
+    """A hand-made entry with the template's other details (no website, no aliases)."""
+    kept = {k: v for k, v in template.items() if k not in ("listed_name", "website")}
+    return {**kept, "aliases": [], **values}
+
+
+def test_an_affiliate_is_linked_to_the_parent_it_names_not_to_a_lookalike(
+    engine: Engine, settings: Settings, generated: list[Org]
+) -> None:
+    # Names that normalise alike ("+X Training" and "X Training Ltd" are both "x training")
+    # used to link an affiliate to whichever certified organisation was read first: on
+    # PostgreSQL that changed with every update (rows move in the heap), and the lookalike
+    # here has an expired certificate. The parent written as on the certified page decides;
+    # a parent text that only fits several organisations links none, with a warning.
+    certified = next(o for o in generated if o["status"] == "certified")
+    affiliate = next(o for o in generated if o["status"] == "affiliate")
+    added = [
+        _like(
+            certified,
+            name="+Kestrel Approaches Training",
+            certificate_number="ACT9901",
+            valid_until="2025-10-19",
+        ),
+        _like(
+            certified,
+            name="Kestrel Approaches Training Ltd",
+            certificate_number="ACT9902",
+            valid_until="2028-07-02",
+        ),
+        _like(
+            certified,
+            name="Acme Safety Training Ltd",
+            certificate_number="ACT9903",
+            valid_until="2028-01-01",
+        ),
+        _like(
+            certified,
+            name="Acme Safety Training CIC",
+            certificate_number="ACT9904",
+            valid_until="2028-01-01",
+        ),
+        _like(
+            affiliate, name="Fenland Thrive Services Ltd", parent="Kestrel Approaches Training Ltd"
+        ),
+        _like(affiliate, name="Brave Paths Care Limited", parent="+Kestrel Approaches Training"),
+        _like(
+            affiliate, name="Ouse Keystone Services Ltd", parent="KESTREL APPROACHES  TRAINING LTD"
+        ),
+        _like(affiliate, name="Dales Care Group", parent="Acme Safety Training"),
+    ]
+    with serve_site(generate_site([*generated, *added], seed=SEED)) as server:
+        report = sync(engine, settings, server.url)
+
+    assert report.outcome == SyncOutcome.APPLIED
+    mirrored = by_name(organisations(engine))
+    parent_of = {name: mirrored[name].parent_id for name in (o["name"] for o in added[4:])}
+    assert parent_of == {
+        "Fenland Thrive Services Ltd": mirrored["Kestrel Approaches Training Ltd"].id,
+        "Brave Paths Care Limited": mirrored["+Kestrel Approaches Training"].id,
+        "Ouse Keystone Services Ltd": mirrored["Kestrel Approaches Training Ltd"].id,
+        "Dales Care Group": None,
+    }
+    assert report.warnings == [
+        "affiliate 'Dales Care Group' names its parent as 'Acme Safety Training', which fits "
+        "several certified organisations (Acme Safety Training CIC, Acme Safety Training Ltd): "
+        "left without a parent"
+    ]
+    assert runs(engine)[-1].warnings == report.warnings
+    # Every other affiliate of the generated register still has the parent it names.
+    for org in generated:
+        if org["status"] == "affiliate":
+            assert mirrored[org["name"]].parent_id == mirrored[org["parent"]].id, org["name"]
+
+
 # ---- Dry run ----------------------------------------------------------------------------
 
 
