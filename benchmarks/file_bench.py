@@ -290,33 +290,38 @@ def _verdict(readings: dict[str, list[Reading]]) -> str:
 
 
 NOTES = """\
-Run on a quiet machine (load about 1: this benchmark alone). The verdict line above is
-computed from this run's medians; rounds still vary by 10-20%.
+The verdict line above is computed from this run's medians; rounds vary by 10-20%, and
+machines more. The same code (433fa98) gave CSV 1.72 s, XLSX 2.42 s and batch 2.23 s on
+2026-12-02 at 15:13 on one VM (kernel build ...-fc-v1098), and CSV 1.12 s, XLSX 1.69 s and
+batch 1.40 s at 15:57 on another (...-fc-v1045): the ratios to the batch hardly moved, the
+machine did. On the slower VM the XLSX missed 2 s; the ratio column is the figure to compare
+across runs.
 
 What the figures say:
 
-- The CSV is answered in under 2 s; the XLSX is not. Deciding the rows is the same
-  `check_many` both doors and the batch call (app/checks/service.py). Writing the answer
-  workbook with XlsxWriter (constant_memory) costs about 0.8-1 s of CPU for 10,000 rows of
-  15 cells, most of it inside XlsxWriter (the XML of every cell). Its in-memory mode was
-  about 10% faster for 31 MB more; openpyxl's write-only mode was slower (1.3 s against
-  0.9-1.2 s, measured side by side). Neither was worth taking.
-- What made deciding faster on 2026-12-02 (the previous report: CSV 4.02 s, XLSX 5.12 s,
+- Deciding the rows is the same `check_many` for both doors and the batch call
+  (app/checks/service.py): about 0.9-1.0 s of CPU for these 10,000 rows in-process on the
+  faster VM. Writing the answer workbook with XlsxWriter (constant_memory) adds about 0.55 s
+  there for 10,000 rows of 15 cells, most of it inside XlsxWriter (the XML of every cell;
+  the CSV writer takes 0.05 s for the same rows). Its in-memory mode was about 10% faster
+  for 31 MB more; openpyxl's write-only mode was slower (1.3 s against 0.9-1.2 s, measured
+  side by side on the slower VM). Neither was worth taking.
+- What made deciding faster on 2026-12-02 (the report before: CSV 4.02 s, XLSX 5.12 s,
   batch 4.78 s, at load about 1 on a slower day): the fuzzy step scores a block of queries
   in one set of array operations; the cyclic garbage collector is paused while answers are
   decided (app/gc_pause.py: full collections walked every answer kept so far, again and
   again); normalisation skips NFKC and transliteration for ASCII names; an exact match's
   answer is built once per register key; website hosts are IDNA-encoded once per process.
   Answers are byte-identical to before on 14,252 checks.
-- Memory: the server idles at about 157 MiB with the 3,000-organisation index; a 10,000-row
-  check takes its peak to about 235-240 MiB whichever door is used. The file is read,
+- Memory: the server idles at about 160 MiB with the 3,000-organisation index; a 10,000-row
+  check takes its peak to about 240-250 MiB whichever door is used. The file is read,
   decided and written 1,000 rows at a time; most of the growth is the answers kept in the
   snapshot's memo (as for the batch), not the file.
 - Receipts: with `receipts=true` the same rows take about twice as long: each is the full
   result serialised, signed (joserfc EdDSA: 165 us per 1.6 KB payload measured in-process on
-  this machine), and a row of about 4.5 KB (the JWS) inserted, all in one transaction per
-  batch or file. One receipt per request (`POST /v1/receipts`) runs at about 150 a second:
-  HTTP, key check, one check, one signature and one commit each.
+  the slower VM), and a row of about 4.5 KB (the JWS) inserted, all in one transaction per
+  batch or file. One receipt per request (`POST /v1/receipts`) is HTTP, a key check, one
+  check, one signature and one commit.
 """
 
 
