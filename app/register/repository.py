@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, delete, func, insert, select, text, update
@@ -145,12 +146,20 @@ _PARENT_STEPS: tuple[tuple[frozenset[str], Callable[[str], str]], ...] = (
 )
 
 
-def link_affiliates(session: Session) -> list[str]:
+@dataclass(frozen=True, slots=True)
+class Linking:
+    """What `link_affiliates` did: how many affiliates it re-pointed, and its warnings."""
+
+    relinked: int
+    warnings: list[str]
+
+
+def link_affiliates(session: Session) -> Linking:
     """Point every affiliate at the certified organisation its listing names as parent.
 
-    Returns a warning per affiliate whose parent text fits more than one certified
-    organisation: it is left without a parent (its answers then say the parent is not
-    certified) rather than given one by the order rows happen to be read in.
+    Warns of each affiliate whose parent text fits more than one certified organisation:
+    it is left without a parent (its answers then say the parent is not certified) rather
+    than given one by the order rows happen to be read in.
     """
     rows = session.execute(
         select(
@@ -196,14 +205,14 @@ def link_affiliates(session: Session) -> list[str]:
             updates.append({"id": row.id, "parent_id": wanted})
     if updates:
         session.execute(update(Organisation), updates)
-    return warnings
+    return Linking(len(updates), warnings)
 
 
 def apply_diff(
     session: Session, diff: Diff, *, version: int, run_id: int | None, now: dt.datetime
-) -> list[str]:
-    """Write every change and its event, then relink affiliates to their parents; returns
-    the linking's warnings (`link_affiliates`)."""
+) -> None:
+    """Write every change and its event (affiliates are linked afterwards:
+    `link_affiliates`)."""
     new = [c for c in diff.changes if c.organisation_id is None]
     existing = [c for c in diff.changes if c.organisation_id is not None]
     new_ids = _insert_new(session, new, now)
@@ -216,7 +225,6 @@ def apply_diff(
     ]
     if events:
         session.execute(insert(OrganisationEvent).execution_options(render_nulls=True), events)
-    return link_affiliates(session)
 
 
 def start_run(

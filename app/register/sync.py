@@ -168,15 +168,19 @@ def _decide(
         report.outcome = SyncOutcome.REJECTED
         repository.keep_artifacts(session, run_id, scrape.pages, settings.artifact_runs_kept)
     else:
-        report.outcome = SyncOutcome.APPLIED if diff.changes else SyncOutcome.UNCHANGED
         if reasons:
             report.reason = "forced past: " + report.reason if report.reason else None
         if diff.changes:
+            repository.apply_diff(session, diff, version=state.version + 1, run_id=run_id, now=now)
+        # On every accepted run, not only after changes: links made by older rules are
+        # mended at the next sync, and an ambiguous parent is warned of while it lasts.
+        linking = repository.link_affiliates(session)
+        report.warnings += linking.warnings
+        changed = bool(diff.changes or linking.relinked)
+        report.outcome = SyncOutcome.APPLIED if changed else SyncOutcome.UNCHANGED
+        if changed:  # a new registry version: every process rebuilds its snapshot
             state.version += 1
             state.last_changed_at = now
-            report.warnings += repository.apply_diff(
-                session, diff, version=state.version, run_id=run_id, now=now
-            )
         state.first_synced_at = state.first_synced_at or now
         state.last_synced_at = now
         state.source_url = source_url

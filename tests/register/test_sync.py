@@ -342,7 +342,8 @@ def test_an_affiliate_is_linked_to_the_parent_it_names_not_to_a_lookalike(
         ),
         _like(affiliate, name="Dales Care Group", parent="Acme Safety Training"),
     ]
-    with serve_site(generate_site([*generated, *added], seed=SEED)) as server:
+    site = generate_site([*generated, *added], seed=SEED)
+    with serve_site(site) as server:
         report = sync(engine, settings, server.url)
 
     assert report.outcome == SyncOutcome.APPLIED
@@ -360,10 +361,43 @@ def test_an_affiliate_is_linked_to_the_parent_it_names_not_to_a_lookalike(
         "left without a parent"
     ]
     assert runs(engine)[-1].warnings == report.warnings
+    with serve_site(site) as server:
+        again = sync(engine, settings, server.url)
+    assert (again.outcome, again.warnings) == (SyncOutcome.UNCHANGED, report.warnings)
     # Every other affiliate of the generated register still has the parent it names.
     for org in generated:
         if org["status"] == "affiliate":
             assert mirrored[org["name"]].parent_id == mirrored[org["parent"]].id, org["name"]
+
+
+def test_a_sync_mends_a_wrong_parent_link_though_the_listing_did_not_change(
+    engine: Engine, settings: Settings, generated: list[Org]
+) -> None:
+    # A mirror linked by older rules is put right at the next sync, not at the next change
+    # of the register; the new link is a new registry version, so every snapshot rebuilds.
+    child = next(o for o in generated if o["status"] == "affiliate")
+    other = next(
+        o for o in generated if o["status"] == "certified" and o["name"] != child["parent"]
+    )
+    site = generate_site(generated, seed=SEED)
+    with serve_site(site) as server:
+        sync(engine, settings, server.url)
+        mirrored = by_name(organisations(engine))
+        with Session(engine) as session, session.begin():
+            session.execute(
+                update(Organisation)
+                .where(Organisation.id == mirrored[child["name"]].id)
+                .values(parent_id=mirrored[other["name"]].id)
+            )
+        version = registry(engine).version
+        mended = sync(engine, settings, server.url)
+        again = sync(engine, settings, server.url)
+
+    assert (mended.outcome, mended.diff.changes) == (SyncOutcome.APPLIED, [])
+    assert mended.registry_version == version + 1
+    after = by_name(organisations(engine))
+    assert after[child["name"]].parent_id == after[child["parent"]].id
+    assert (again.outcome, again.registry_version) == (SyncOutcome.UNCHANGED, version + 1)
 
 
 # ---- Dry run ----------------------------------------------------------------------------
