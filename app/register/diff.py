@@ -144,10 +144,26 @@ class _Identity:
         """The organisation this row continues, by certificate number, then any known name."""
         certificate = (row.certificate_number or "").strip().upper()
         candidates = list(self._by_certificate.get(certificate, [])) if certificate else []
+        by_certificate = {org.id for org in candidates}
         for name in (row.name, row.listed_name, *row.former_names, *row.trading_names):
             candidates += self._by_key.get(normalise_name(name), [])
-        # Prefer an organisation already on the same list, then the lowest id.
-        ranked = sorted(candidates, key=lambda o: (not o.active, o.status != row.status))
+        written = {row.name, row.listed_name}
+
+        def rank(org: MirrorOrganisation) -> tuple[bool, bool, bool, bool]:
+            # Active, then on the same list, then the same certificate, then the same name as
+            # written ("+X" and "X Ltd" share a key; a reorder must not swap them); then the
+            # lowest id.
+            same_name = (
+                org.values.get("name") in written or org.values.get("listed_name") in written
+            )
+            return (
+                not org.active,
+                org.status != row.status,
+                org.id not in by_certificate,
+                not same_name,
+            )
+
+        ranked = sorted(candidates, key=rank)
         for org in ranked:
             if org.id not in self._taken:
                 self._taken.add(org.id)

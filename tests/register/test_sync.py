@@ -400,6 +400,27 @@ def test_a_sync_mends_a_wrong_parent_link_though_the_listing_did_not_change(
     assert (again.outcome, again.registry_version) == (SyncOutcome.UNCHANGED, version + 1)
 
 
+def test_entries_whose_names_normalise_alike_keep_their_ids_when_the_listing_reorders(
+    engine: Engine, settings: Settings, generated: list[Org]
+) -> None:
+    # "+Kind Hands Care" and "Kind Hands Care Ltd" share a normalised key. Each row must
+    # continue the organisation of its own name whatever order the page lists them in:
+    # claimed by key alone, a reorder swapped their ids and recorded two renames.
+    affiliate = next(o for o in generated if o["status"] == "affiliate")
+    twins = [
+        _like(affiliate, name="Kind Hands Care Ltd"),
+        _like(affiliate, name="+Kind Hands Care"),
+    ]
+    with serve_site(generate_site([*generated, *twins], seed=SEED)) as server:
+        sync(engine, settings, server.url)
+        before = {o.name: o.id for o in organisations(engine)}
+        server.routes = routes_from_site(generate_site([*generated, *twins[::-1]], seed=SEED))
+        report = sync(engine, settings, server.url)
+
+    assert (report.outcome, report.diff.changes) == (SyncOutcome.UNCHANGED, [])
+    assert {o.name: o.id for o in organisations(engine)} == before
+
+
 # ---- Dry run ----------------------------------------------------------------------------
 
 
