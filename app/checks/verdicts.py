@@ -139,11 +139,20 @@ def _meets(
     holder = org
     if status == "affiliate":
         parent = snapshot.organisations.get(org.parent_id) if org.parent_id else None
-        if parent is None or _status_on(parent, query) != "certified":
+        if parent is None:
+            # Unlinked at the last sync: no certified entry has the name the affiliates page
+            # gives, or several do (app/register/repository.link_affiliates).
             evidence.warn(
                 "parent_not_certified",
-                "The affiliate's parent provider "
-                f"({org.parent_name or 'unknown'}) is not on the certified list.",
+                f"The affiliate's parent provider ({org.parent_name or 'unknown'}) is not "
+                "one certified organisation on the register: no certified entry has that "
+                "name, or more than one has.",
+            )
+            return None
+        if _status_on(parent, query) != "certified":
+            evidence.warn(
+                "parent_not_certified",
+                f"The affiliate's parent provider ({parent.name}) is not on the certified list.",
             )
             return None
         holder = parent

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from types import MappingProxyType
 
 import pytest
@@ -122,6 +123,24 @@ def test_affiliate_whose_parent_is_not_certified_is_null_with_warning() -> None:
     assert result["verdict"] == "affiliate"
     assert result["meets_cqc_expectation"] is None
     assert "parent_not_certified" in codes(result)
+    (warning,) = [w for w in result["warnings"] if w["code"] == "parent_not_certified"]
+    assert "(Open Horizons Training Ltd) is not on the certified list" in warning["message"]
+
+
+def test_affiliate_left_unlinked_says_its_parent_name_fits_no_one_or_several() -> None:
+    # The sync links no parent when the name fits no certified entry or several
+    # (app/register/repository.link_affiliates); the answer must not claim the parent
+    # is simply absent from the certified list.
+    dales = replace(org(2, "Dales Care Group", "affiliate"), parent_name="Acme Safety Training")
+    unlinked = snapshot(org(1, "Acme Safety Training Ltd", "certified"), dales)
+    result = check("Dales Care Group", unlinked)
+    assert (result["verdict"], result["meets_cqc_expectation"]) == ("affiliate", None)
+    (warning,) = result["warnings"]
+    assert warning["code"] == "parent_not_certified"
+    assert warning["message"] == (
+        "The affiliate's parent provider (Acme Safety Training) is not one certified "
+        "organisation on the register: no certified entry has that name, or more than one has."
+    )
 
 
 def test_working_towards_does_not_meet_expectation() -> None:
