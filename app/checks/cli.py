@@ -143,16 +143,43 @@ def evaluate(
         raise typer.Exit(2)
     headers = {"X-API-Key": api_key} if api_key else {}
     reports: list[tuple[str, EvalReport]] = []
-    with httpx.Client(base_url=base_url, headers=headers, timeout=60) as client:
-        for path in queries_files:
-            lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-            reports.append((path.name, score_answers(lines, _answers(client, lines))))
+    try:
+        with httpx.Client(base_url=base_url, headers=headers, timeout=60) as client:
+            for path in queries_files:
+                lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+                reports.append((path.name, score_answers(lines, _answers(client, lines))))
+    except httpx.HTTPStatusError as exc:
+        response = exc.response
+        console.print(
+            f"[red]the service at {base_url} answered {response.status_code}[/]: "
+            f"{_problem_detail(response)}"
+            + (
+                " (pass --api-key or set CERTLOOKUP_API_KEY)"
+                if response.status_code in (401, 403)
+                else ""
+            )
+        )
+        raise typer.Exit(2) from None
+    except httpx.HTTPError as exc:
+        console.print(
+            f"[red]cannot reach the service at {base_url}[/] ({exc}): eval scores a running "
+            "service; start it (scripts/run) or pass --base-url"
+        )
+        raise typer.Exit(2) from None
     for name, report in reports:
         _print_eval(name, report, show)
     if len(reports) > 1:
         _print_summary(reports)
     if any(report.false_matches for _, report in reports):
         raise typer.Exit(1)
+
+
+def _problem_detail(response: httpx.Response) -> str:
+    """The `detail` of a problem+json answer, else the start of the body."""
+    try:
+        return str(response.json()["detail"])
+    except (ValueError, KeyError, TypeError):
+        return response.text[:200]
 
 
 def _answers(client: httpx.Client, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:

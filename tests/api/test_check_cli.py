@@ -4,6 +4,7 @@ against the app itself, as against a running service), on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -77,3 +78,33 @@ def test_eval_reports_both_sets_and_sends_each_present_field(
     empty = tmp_path / "none"
     empty.mkdir()
     assert run(certlookup, "eval", "--eval-dir", str(empty)).exit_code == 2
+
+
+def test_eval_says_plainly_when_the_service_cannot_be_reached_or_refuses(
+    certlookup: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # It printed a traceback (httpx.ConnectError) when no service was running.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"  # nothing listens once closed
+    result = run(certlookup, "eval", "--eval-dir", str(EVAL_DIR), "--base-url", closed)
+    assert result.exit_code == 2
+    assert f"cannot reach the service at {closed}" in result.output
+    assert "Traceback" not in result.output
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        problem = {"status": 401, "code": "missing_api_key", "detail": "An API key is required."}
+        return httpx.Response(
+            401, json=problem, headers={"content-type": "application/problem+json"}
+        )
+
+    real_client = httpx.Client
+    monkeypatch.setattr(
+        check_cli.httpx,
+        "Client",
+        lambda **options: real_client(transport=httpx.MockTransport(refuse), **options),
+    )
+    refused = run(certlookup, "eval", "--eval-dir", str(EVAL_DIR))
+    assert refused.exit_code == 2
+    assert "answered 401: An API key is required." in refused.output
+    assert "--api-key" in refused.output
