@@ -84,6 +84,9 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
             port=port,
             workers=workers,
             access_log=False,  # the app logs each request itself
+            # uvicorn's own lines (start-up, shutdown, errors) go through the app's logging
+            # (app/logging.configure_logging), as JSON in production, not in uvicorn's format.
+            log_config=None,
             # The app decides whom to believe about the client (CERTLOOKUP_TRUSTED_PROXIES);
             # uvicorn's own default trusts X-Forwarded-For from any loopback peer.
             proxy_headers=False,
