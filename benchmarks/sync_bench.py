@@ -104,6 +104,7 @@ def instrumented(clock: PhaseClock) -> Iterator[None]:
         (sync_module, "diff_listing", "diff"),
         (sync_module, "rejection_reasons", "diff"),
         (repository, "apply_diff", "apply"),
+        (repository, "link_affiliates", "apply"),
     ]
     originals = [(owner, name, getattr(owner, name)) for owner, name, _ in targets]
     try:
@@ -443,7 +444,8 @@ def write_report(results: dict[str, Any], command: str, notes: str) -> bool:
         "database, first sync, no-change resync. Medians (min–max) reported.",
         "- phases: `run_sync` runs unmodified; wrappers time the HTTP requests (fetch), the "
         "three page parsers (parse), load mirror + `diff_listing` + `rejection_reasons` (diff) "
-        "and `apply_diff` (apply); 'all but fetch' is the whole `run_sync` minus fetch.",
+        "and `apply_diff` + `link_affiliates` (apply); 'all but fetch' is the whole `run_sync` "
+        "minus fetch.",
         "- baseline, measured in every round on the same pages: building a BeautifulSoup tree "
         "(lxml) of each decoded page and nothing else, the floor for any parser built on "
         "BeautifulSoup; ratios are medians of per-round ratios.",
