@@ -179,8 +179,8 @@ def link_affiliates(session: Session) -> Linking:
         found: dict[str, set[int]] = {}
         for row in certified:
             for entry in row.names:
-                if entry.get("kind", "name") in kinds:
-                    found.setdefault(key(entry["name"]), set()).add(row.id)
+                if entry.get("kind", "name") in kinds and (text := key(entry["name"])):
+                    found.setdefault(text, set()).add(row.id)
         lookups.append(found)
     names = {row.id: row.name for row in certified}
     updates, warnings = [], []
