@@ -135,15 +135,18 @@ def _as_written(name: str) -> str:
     return " ".join(name.casefold().split())
 
 
-# How an affiliate's parent text is looked up among certified organisations, in turn: as
-# written against their current names, as written against former names (the affiliates page
-# may lag a rename), then normalised (punctuation, `&`, legal suffixes). The first step that
-# finds anyone decides; several organisations there leave the affiliate unlinked.
+# How an affiliate's parent text is looked up, in turn: as written against organisations'
+# current names, as written against former names (the affiliates page may lag a rename), then
+# normalised (punctuation, `&`, legal suffixes). Every organisation counts, whatever its
+# status: the first step that finds any decides, so a text naming a removed or suspended
+# provider is that provider (not certified), never a certified lookalike that only shares
+# its normalised form.
 _PARENT_STEPS: tuple[tuple[frozenset[str], Callable[[str], str]], ...] = (
     (frozenset({"name", "listed", "trading"}), _as_written),
     (frozenset({"former"}), _as_written),
     (frozenset({"name", "listed", "trading", "former"}), normalise_name),
 )
+_REMOVED = OrganisationStatus.REMOVED.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,9 +160,12 @@ class Linking:
 def link_affiliates(session: Session) -> Linking:
     """Point every affiliate at the certified organisation its listing names as parent.
 
-    Warns of each affiliate whose parent text fits more than one certified organisation:
-    it is left without a parent (its answers then say the parent is not certified) rather
-    than given one by the order rows happen to be read in.
+    The parent text is looked up step by step (`_PARENT_STEPS`) among all organisations. The
+    first step that finds any decides: the one organisation on the register it finds is the
+    parent if certified, and no affiliate has a non-certified parent (its answers say the
+    parent is not certified). Several organisations on the register there leave the affiliate
+    unlinked, with a warning, rather than linked by the order rows happen to be read in;
+    a name only removed organisations have leaves it unlinked too (the parent has left).
     """
     rows = session.execute(
         select(
@@ -169,37 +175,40 @@ def link_affiliates(session: Session) -> Linking:
             Organisation.names,
             Organisation.parent_name,
             Organisation.parent_id,
-        )
-        .where(Organisation.status != OrganisationStatus.REMOVED.value)
-        .order_by(Organisation.id)
+        ).order_by(Organisation.id)
     ).all()
-    certified = [row for row in rows if row.status == OrganisationStatus.CERTIFIED.value]
     lookups: list[dict[str, set[int]]] = []
     for kinds, key in _PARENT_STEPS:
         found: dict[str, set[int]] = {}
-        for row in certified:
+        for row in rows:
             for entry in row.names:
                 if entry.get("kind", "name") in kinds and (text := key(entry["name"])):
                     found.setdefault(text, set()).add(row.id)
         lookups.append(found)
-    names = {row.id: row.name for row in certified}
+    orgs = {row.id: row for row in rows}
     updates, warnings = [], []
     for row in rows:
+        if row.status == _REMOVED:
+            continue  # a removed affiliate keeps the parent it had
         wanted = None
         if row.status == OrganisationStatus.AFFILIATE.value and row.parent_name:
             for (_, key), found in zip(_PARENT_STEPS, lookups, strict=True):
                 ids = found.get(key(row.parent_name))
                 if not ids:
                     continue
-                if len(ids) == 1:
-                    (wanted,) = ids
-                else:
-                    candidates = ", ".join(sorted(names[i] for i in ids))
+                listed = {i for i in ids if orgs[i].status != _REMOVED}
+                if len(listed) > 1:
+                    candidates = ", ".join(sorted(orgs[i].name for i in listed))
                     warnings.append(
                         f"affiliate {row.name!r} names its parent as {row.parent_name!r}, "
-                        f"which fits several certified organisations ({candidates}): "
+                        f"which fits several organisations on the register ({candidates}): "
                         "left without a parent"
                     )
+                elif listed:
+                    (parent,) = listed
+                    certified = orgs[parent].status == OrganisationStatus.CERTIFIED.value
+                    wanted = parent if certified else None
+                # else only removed organisations have the name: the parent has left
                 break
         if wanted != row.parent_id:
             updates.append({"id": row.id, "parent_id": wanted})

@@ -357,7 +357,8 @@ def test_an_affiliate_is_linked_to_the_parent_it_names_not_to_a_lookalike(
     }
     assert report.warnings == [
         "affiliate 'Dales Care Group' names its parent as 'Acme Safety Training', which fits "
-        "several certified organisations (Acme Safety Training CIC, Acme Safety Training Ltd): "
+        "several organisations on the register (Acme Safety Training CIC, Acme Safety "
+        "Training Ltd): "
         "left without a parent"
     ]
     assert runs(engine)[-1].warnings == report.warnings
@@ -368,6 +369,41 @@ def test_an_affiliate_is_linked_to_the_parent_it_names_not_to_a_lookalike(
     for org in generated:
         if org["status"] == "affiliate":
             assert mirrored[org["name"]].parent_id == mirrored[org["parent"]].id, org["name"]
+
+
+def test_an_affiliate_whose_parent_left_is_not_linked_to_a_certified_lookalike(
+    engine: Engine, settings: Settings, generated: list[Org]
+) -> None:
+    # The affiliates page still names "Kestrel Approaches Training Ltd" after it left the
+    # certified list. "+Kestrel Approaches Training", certified and valid, shares its
+    # normalised form; linking to it would make the affiliate meet the CQC expectation on
+    # another provider's certificate.
+    certified = next(o for o in generated if o["status"] == "certified")
+    affiliate = next(o for o in generated if o["status"] == "affiliate")
+    parent = _like(
+        certified,
+        name="Kestrel Approaches Training Ltd",
+        certificate_number="ACT9902",
+        valid_until="2028-07-02",
+    )
+    lookalike = _like(
+        certified,
+        name="+Kestrel Approaches Training",
+        certificate_number="ACT9901",
+        valid_until="2028-07-02",
+    )
+    child = _like(affiliate, name="Fenland Thrive Services Ltd", parent=parent["name"])
+    with serve_site(generate_site([*generated, parent, lookalike, child], seed=SEED)) as server:
+        sync(engine, settings, server.url)
+        linked = by_name(organisations(engine))[child["name"]].parent_id
+        server.routes = routes_from_site(generate_site([*generated, lookalike, child], seed=SEED))
+        report = sync(engine, settings, server.url)
+
+    assert report.outcome == SyncOutcome.APPLIED
+    mirrored = by_name(organisations(engine))
+    assert linked == mirrored[parent["name"]].id
+    assert mirrored[parent["name"]].status == "removed"
+    assert mirrored[child["name"]].parent_id is None
 
 
 def test_a_sync_mends_a_wrong_parent_link_though_the_listing_did_not_change(
