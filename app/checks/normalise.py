@@ -135,6 +135,12 @@ def name_tokens(text: str) -> tuple[str, ...]:
     return tuple(normalise_name(text).split())
 
 
+def as_written(text: str) -> str:
+    """A name as a person types it, for telling apart names that normalise alike: only case
+    and runs of whitespace do not count ("+X Training" is not "X Training Ltd")."""
+    return " ".join(text.casefold().split())
+
+
 def compact_key(normalised: str) -> str:
     """A normalised name without spaces, so "Beacon-Path" equals "BeaconPath"."""
     return normalised.replace(" ", "")

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.checks.identifier_index import IDENTIFIER_FIELDS, IdentifierChange, IdentifierIndex
 from app.checks.matching import IndexEntry, IndexName, MatchIndex
+from app.checks.normalise import normalise_name
 from app.gc_pause import collector_paused
 from app.models import Organisation, OrganisationEvent, OrganisationStatus, RegistryState, utcnow
 
@@ -81,6 +82,9 @@ class Snapshot:
     counts: Mapping[str, int]
     identifiers: IdentifierIndex = field(default_factory=IdentifierIndex)
     """Certificate numbers and websites of every organisation the mirror has seen."""
+    departed: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    """Normalised names of organisations no longer on the register: their ids (see
+    `departed_names`)."""
     built_at: dt.datetime = field(default_factory=utcnow)
     rendered: dict[Hashable, Any] = field(default_factory=dict, compare=False, repr=False)
     """Answers already computed from this snapshot; keys must include everything they
@@ -232,7 +236,21 @@ def _load_snapshot(session: Session) -> Snapshot:
         ever_listed=ever_index,
         counts=MappingProxyType(dict(Counter(v.status for v in views.values()))),
         identifiers=identifier_index(views.values(), identifier_changes),
+        departed=departed_names(views.values()),
     )
+
+
+def departed_names(views: Iterable[OrganisationView]) -> Mapping[str, tuple[int, ...]]:
+    """Every name, normalised, of the organisations no longer on the register, with their
+    ids: a current question that may name one of them is not answered by a listed
+    organisation whose name only normalises the same (app/checks/verdicts.py)."""
+    found: dict[str, set[int]] = {}
+    for view in views:
+        if view.status not in LISTED:
+            for text in {view.name, view.listed_name, *(text for text, _ in view.names)}:
+                if key := normalise_name(text):
+                    found.setdefault(key, set()).add(view.id)
+    return MappingProxyType({key: tuple(sorted(ids)) for key, ids in found.items()})
 
 
 def identifier_index(

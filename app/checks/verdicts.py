@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from app.checks.corroboration import Confirmation, corroborate
 from app.checks.explanation import candidates_out, explain, match_out
 from app.checks.inputs import CheckQuery
+from app.checks.match_results import MATCHED, NEEDS_REVIEW
 from app.checks.matching import MatchIndex, MatchResult
+from app.checks.normalise import as_written, normalise_name
 from app.checks.schemas import (
     CheckResult,
     OrganisationOut,
@@ -222,6 +224,41 @@ def _index_for(snapshot: Snapshot, query: CheckQuery) -> MatchIndex | None:
     return snapshot.ever_listed if query.as_of else snapshot.listed
 
 
+def _unless_departed(
+    snapshot: Snapshot, name: str, match: MatchResult | None, evidence: _Evidence
+) -> MatchResult | None:
+    """A match on a listed organisation, unless the name may as well be that of one no longer
+    on the register ("Acme Training Ltd" removed, "Acme Training CIC" listed: the same name
+    once legal form and punctuation are ignored). Then it needs review, unless it is the
+    listed organisation's own name exactly as written."""
+    if match is None or match.outcome != MATCHED or not snapshot.departed:
+        return match
+    gone = snapshot.departed.get(normalise_name(name))
+    if not gone or match.organisation_id is None:
+        return match
+    matched = snapshot.organisations[match.organisation_id]
+    own = (matched.name, matched.listed_name, *(text for text, _ in matched.names))
+    if as_written(name) in {as_written(text) for text in own}:
+        return match  # the listed organisation's own name, exactly
+    left = snapshot.organisations[gone[0]]
+    evidence.warn(
+        "name_of_departed_organisation",
+        f"'{name}' reads the same as {left.name}, which is no longer on the register, as it "
+        f"does as {matched.name} (once legal form and punctuation are ignored): it may mean "
+        "either.",
+    )
+    return replace(
+        match,
+        outcome=NEEDS_REVIEW,
+        method=None,
+        score=None,
+        matched_name=None,
+        matched_kind=None,
+        organisation_id=None,
+        reason=f"the name may be that of {left.name}, no longer on the register",
+    )
+
+
 def rule_many(snapshot: Snapshot, queries: Sequence[CheckQuery], clock: Clock) -> list[Ruling]:
     """`rule` for each query, in order, with each index matching all its names in one go."""
     asked: dict[int, tuple[MatchIndex, list[int]]] = {}
@@ -278,6 +315,8 @@ def rule(
     else:
         if match is None and query.name is not None:
             match = index.match(query.name)
+        if query.as_of is None and query.name is not None:
+            match = _unless_departed(snapshot, query.name, match, evidence)
         named = match.warnings if match else ()  # how the written name was read
         resolution = corroborate(snapshot, query, match, _moment(query))
         for code, message in (*named, *resolution.warnings):

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from app.checks.normalise import normalise_name
+from app.checks.normalise import as_written, normalise_name
 from app.models import (
     EventKind,
     Organisation,
@@ -130,11 +130,6 @@ def _jsonable(changes: dict[str, list[Any]]) -> dict[str, list[Any]]:
     return {name: [plain(v) for v in pair] for name, pair in changes.items()}
 
 
-def _as_written(name: str) -> str:
-    """A name as a person types it: case and runs of whitespace do not count."""
-    return " ".join(name.casefold().split())
-
-
 # How an affiliate's parent text is looked up, in turn: as written against organisations'
 # current names, as written against former names (the affiliates page may lag a rename), then
 # normalised (punctuation, `&`, legal suffixes). Every organisation counts, whatever its
@@ -142,8 +137,8 @@ def _as_written(name: str) -> str:
 # provider is that provider (not certified), never a certified lookalike that only shares
 # its normalised form.
 _PARENT_STEPS: tuple[tuple[frozenset[str], Callable[[str], str]], ...] = (
-    (frozenset({"name", "listed", "trading"}), _as_written),
-    (frozenset({"former"}), _as_written),
+    (frozenset({"name", "listed", "trading"}), as_written),
+    (frozenset({"former"}), as_written),
     (frozenset({"name", "listed", "trading", "former"}), normalise_name),
 )
 _REMOVED = OrganisationStatus.REMOVED.value

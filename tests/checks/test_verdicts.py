@@ -11,7 +11,7 @@ import pytest
 from app.checks.inputs import CheckQuery
 from app.checks.matching import IndexEntry, IndexName, MatchIndex
 from app.checks.schemas import Setting, Verdict
-from app.checks.snapshot import OrganisationView, RegisterInfo, Snapshot
+from app.checks.snapshot import OrganisationView, RegisterInfo, Snapshot, departed_names
 from app.checks.verdicts import Clock, decide, decide_many
 
 NOW = dt.datetime(2026, 11, 25, 12, tzinfo=dt.UTC)
@@ -70,6 +70,7 @@ def snapshot(
         listed=MatchIndex.build(map(entry, listed)),
         ever_listed=MatchIndex.build(map(entry, orgs)),
         counts=MappingProxyType({}),
+        departed=departed_names(orgs),
     )
 
 
@@ -140,6 +141,43 @@ def test_affiliate_left_unlinked_says_its_parent_name_fits_no_one_or_several() -
     assert warning["message"] == (
         "The affiliate's parent provider (Acme Safety Training) is not one certified "
         "organisation on the register: no certified entry has that name, or more than one has."
+    )
+
+
+def test_the_exact_name_of_a_departed_organisation_is_not_a_listed_lookalike() -> None:
+    # "Kestrel Approaches Training Ltd" left the register; "+Kestrel Approaches Training",
+    # certified and valid, normalises the same (legal form and "+" dropped). A question that
+    # may mean the departed one never gets the lookalike's "certified".
+    left = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
+    register = snapshot(
+        org(1, "+Kestrel Approaches Training", "certified"),
+        org(
+            2,
+            "Kestrel Approaches Training Ltd",
+            "removed",
+            history=((FIRST_SYNC, "certified"), (left, "removed")),
+        ),
+        org(3, "Acme Safety Training Ltd", "certified"),
+        org(4, "Acme Safety Training Ltd", "removed"),
+    )
+    for written in (
+        "Kestrel Approaches Training Ltd",
+        "KESTREL APPROACHES  TRAINING LTD",
+        "Kestrel Approaches Training Limited",  # either of the two
+    ):
+        result = check(written, register)
+        assert (result["verdict"], result["meets_cqc_expectation"]) == ("needs_review", None)
+        assert codes(result) == ["name_of_departed_organisation"]
+        assert result["match"] is None
+        assert [c["name"] for c in result["candidates"]] == ["+Kestrel Approaches Training"]
+    # The listed one's own name as written, and a name a listed organisation has too, match.
+    for written in ("+Kestrel Approaches Training", "+KESTREL approaches training"):
+        assert check(written, register)["verdict"] == "certified", written
+    assert check("Acme Safety Training Ltd", register)["organisation"]["id"] == 3
+    # On a date it was listed, the departed one is one of two that share the name.
+    assert (
+        check("Kestrel Approaches Training Ltd", register, as_of=dt.date(2026, 3, 1))["verdict"]
+        == "needs_review"
     )
 
 
