@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 
 from app.checks.corroboration import Confirmation, corroborate
 from app.checks.explanation import candidates_out, explain, match_out
+from app.checks.forms import read_written_name
 from app.checks.inputs import CheckQuery
 from app.checks.match_results import MATCHED, NEEDS_REVIEW
 from app.checks.matching import MatchIndex, MatchResult
@@ -227,36 +228,42 @@ def _index_for(snapshot: Snapshot, query: CheckQuery) -> MatchIndex | None:
 def _unless_departed(
     snapshot: Snapshot, name: str, match: MatchResult | None, evidence: _Evidence
 ) -> MatchResult | None:
-    """A match on a listed organisation, unless the name may as well be that of one no longer
-    on the register ("Acme Training Ltd" removed, "Acme Training CIC" listed: the same name
-    once legal form and punctuation are ignored). Then it needs review, unless it is the
-    listed organisation's own name exactly as written."""
+    """A match on a listed organisation, unless the name (or a name a form wrote in it, as
+    app/checks/forms.py reads it) may as well be that of one no longer on the register
+    ("Acme Training Ltd" removed, "Acme Training CIC" listed: the same name once legal form
+    and punctuation are ignored). Then it needs review, unless it is the listed
+    organisation's own name exactly as written."""
     if match is None or match.outcome != MATCHED or not snapshot.departed:
         return match
-    gone = snapshot.departed.get(normalise_name(name))
-    if not gone or match.organisation_id is None:
+    if match.organisation_id is None:
         return match
     matched = snapshot.organisations[match.organisation_id]
-    own = (matched.name, matched.listed_name, *(text for text, _ in matched.names))
-    if as_written(name) in {as_written(text) for text in own}:
+    own = {as_written(text) for text in (matched.name, matched.listed_name)}
+    own.update(as_written(text) for text, _ in matched.names)
+    if as_written(name) in own:
         return match  # the listed organisation's own name, exactly
-    left = snapshot.organisations[gone[0]]
-    evidence.warn(
-        "name_of_departed_organisation",
-        f"'{name}' reads the same as {left.name}, which is no longer on the register, as it "
-        f"does as {matched.name} (once legal form and punctuation are ignored): it may mean "
-        "either.",
-    )
-    return replace(
-        match,
-        outcome=NEEDS_REVIEW,
-        method=None,
-        score=None,
-        matched_name=None,
-        matched_kind=None,
-        organisation_id=None,
-        reason=f"the name may be that of {left.name}, no longer on the register",
-    )
+    form = read_written_name(name)
+    for asked in (name, *(form.names if form else ())):
+        gone = snapshot.departed.get(normalise_name(asked))
+        if gone and as_written(asked) not in own:
+            left = snapshot.organisations[gone[0]]
+            evidence.warn(
+                "name_of_departed_organisation",
+                f"'{asked}' reads the same as {left.name}, which is no longer on the register, "
+                f"as it does as {matched.name} (once legal form and punctuation are ignored): "
+                "it may mean either.",
+            )
+            return replace(
+                match,
+                outcome=NEEDS_REVIEW,
+                method=None,
+                score=None,
+                matched_name=None,
+                matched_kind=None,
+                organisation_id=None,
+                reason=f"the name may be that of {left.name}, no longer on the register",
+            )
+    return match
 
 
 def rule_many(snapshot: Snapshot, queries: Sequence[CheckQuery], clock: Clock) -> list[Ruling]:

@@ -164,6 +164,7 @@ def test_the_exact_name_of_a_departed_organisation_is_not_a_listed_lookalike() -
         "Kestrel Approaches Training Ltd",
         "KESTREL APPROACHES  TRAINING LTD",
         "Kestrel Approaches Training Limited",  # either of the two
+        "Kestrel Approaches Training Ltd (North East)",  # read as a form: the same name
     ):
         result = check(written, register)
         assert (result["verdict"], result["meets_cqc_expectation"]) == ("needs_review", None)
