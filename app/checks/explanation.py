@@ -56,8 +56,9 @@ def _lead(
         Verdict.WORKING_TOWARDS: f"{name} {tense} working towards certification{when}: "
         f"its training {tense} not yet certified.",
         Verdict.NOT_LISTED: f"No organisation on the register{when} matches {name}.",
-        Verdict.NEEDS_REVIEW: f"{name} resembles names on the register, but not "
-        "closely enough to decide: a person should review the candidates.",
+        # Near misses, names several organisations share, lookalikes of one that left.
+        Verdict.NEEDS_REVIEW: f"{name} resembles names on the register, but which "
+        "organisation it is, if any, cannot be decided: a person should review the candidates.",
         Verdict.UNKNOWN: f"The mirror has no record of the register{when}.",
     }
     return f"{texts[verdict]} {note}".strip()

@@ -171,6 +171,8 @@ def test_the_exact_name_of_a_departed_organisation_is_not_a_listed_lookalike() -
         assert codes(result) == ["name_of_departed_organisation"]
         assert result["match"] is None
         assert [c["name"] for c in result["candidates"]] == ["+Kestrel Approaches Training"]
+        assert "which organisation it is, if any, cannot be decided" in result["explanation"]
+        assert "no longer on the register" in result["explanation"]
     # The listed one's own name as written, and a name a listed organisation has too, match.
     for written in ("+Kestrel Approaches Training", "+KESTREL approaches training"):
         assert check(written, register)["verdict"] == "certified", written
