@@ -51,6 +51,11 @@ class OrganisationView:
     """When each status in `statuses` began; sorted."""
     statuses: tuple[str, ...] = ()
 
+    @property
+    def all_names(self) -> set[str]:
+        """Every name it is or was listed under: its name, the listed text, aliases."""
+        return {self.name, self.listed_name, *(text for text, _ in self.names)}
+
     def status_at(self, moment: dt.datetime) -> str | None:
         """The status that held at `moment`; None before the mirror first saw it."""
         position = bisect_right(self.transitions, moment)
@@ -247,7 +252,7 @@ def departed_names(views: Iterable[OrganisationView]) -> Mapping[str, tuple[int,
     found: dict[str, set[int]] = {}
     for view in views:
         if view.status not in LISTED:
-            for text in {view.name, view.listed_name, *(text for text, _ in view.names)}:
+            for text in view.all_names:
                 if key := normalise_name(text):
                     found.setdefault(key, set()).add(view.id)
     return MappingProxyType({key: tuple(sorted(ids)) for key, ids in found.items()})

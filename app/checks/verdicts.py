@@ -233,13 +233,12 @@ def _unless_departed(
     ("Acme Training Ltd" removed, "Acme Training CIC" listed: the same name once legal form
     and punctuation are ignored). Then it needs review, unless it is the listed
     organisation's own name exactly as written."""
-    if match is None or match.outcome != MATCHED or not snapshot.departed:
+    if match is None or match.outcome != MATCHED or match.organisation_id is None:
         return match
-    if match.organisation_id is None:
+    if not snapshot.departed:
         return match
     matched = snapshot.organisations[match.organisation_id]
-    own = {as_written(text) for text in (matched.name, matched.listed_name)}
-    own.update(as_written(text) for text, _ in matched.names)
+    own = {as_written(text) for text in matched.all_names}
     if as_written(name) in own:
         return match  # the listed organisation's own name, exactly
     form = read_written_name(name)

@@ -54,8 +54,7 @@ class SearchIndex:
         views = sorted(snapshot.organisations.values(), key=lambda v: (fold_text(v.name), v.id))
         entries = []
         for view in views:
-            names = {view.name, view.listed_name, *(name for name, _ in view.names)}
-            forms = {form for name in names for form in _forms(name) if form}
+            forms = {form for name in view.all_names for form in _forms(name) if form}
             entries.append((view, _SEPARATOR.join(sorted(forms))))
         return cls(snapshot.organisations, tuple(entries))
 
